@@ -1,0 +1,138 @@
+import { Command, InvalidArgumentError } from 'commander';
+import Stripe from 'stripe';
+import { buildTestEvent, fixtureTypes } from '../catalog/fixtures';
+import { ConfigError, loadConfig, resolveWebhookSecrets, type Config } from '../config';
+import { createLogger } from '../logger';
+import { RecipeError } from '../recipes/loader';
+import { MissingBinaryError } from '../temporal/binaries';
+import { VERSION } from '../version';
+import { startService, type Roles, type RunningService } from './service';
+
+function banner(config: Config, svc: RunningService): string {
+  const lines = [
+    '',
+    'stripe-segment is running',
+    `  Ingress (Stripe webhooks): ${svc.ingressUrl}/v1/webhooks/stripe`,
+    `  Temporal:                  ${svc.temporalAddress} (namespace ${config.TEMPORAL_NAMESPACE})`,
+  ];
+  if (svc.uiUrl) lines.push(`  Temporal Web UI:           ${svc.uiUrl}/namespaces/${config.TEMPORAL_NAMESPACE}/workflows`);
+  if (svc.sinkUrl) lines.push(`  Segment capture sink:      ${svc.sinkUrl}/messages  (no SEGMENT_WRITE_KEY: calls are captured and logged here)`);
+  if (svc.generatedSecretFile) {
+    lines.push(
+      `  Stripe webhook secret:     ${svc.secrets[0]}`,
+      `                             (generated and kept in ${svc.generatedSecretFile}; set STRIPE_WEBHOOK_SECRET to use your own)`,
+    );
+  }
+  lines.push(
+    '',
+    'Forward Stripe events with the Stripe CLI, then set STRIPE_WEBHOOK_SECRET to the secret it prints:',
+    `  stripe listen --forward-to ${svc.ingressUrl}/v1/webhooks/stripe`,
+    'Or send a signed test event:',
+    '  npx stripe-segment send-test-event charge.failed',
+    '',
+  );
+  return lines.join('\n');
+}
+
+async function run(roles: Roles): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.LOG_LEVEL);
+  const svc = await startService(config, logger, roles);
+  if (roles.api) process.stdout.write(`${banner(config, svc)}\n`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: draining in-flight requests and activities');
+    await svc.stop();
+    logger.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGHUP', () => {
+    try {
+      svc.reloadRecipes();
+    } catch (err) {
+      logger.error({ err: (err as Error).message }, 'recipe reload refused; the previous recipes stay published');
+    }
+  });
+  await svc.done;
+  if (!stopping) {
+    logger.error('the worker stopped unexpectedly');
+    await svc.stop();
+    process.exit(1);
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command('stripe-segment')
+    .description('Durable Stripe ⇄ Segment integration on Temporal')
+    .version(VERSION);
+
+  program
+    .command('start')
+    .description('Run everything: the embedded Temporal dev server (unless TEMPORAL_ADDRESS is set), the worker and the ingress')
+    .action(() => run({ embedded: true, api: true, worker: true }));
+
+  program
+    .command('worker')
+    .description('Run only the worker (connects to TEMPORAL_ADDRESS)')
+    .action(() => run({ embedded: false, api: false, worker: true }));
+
+  program
+    .command('api')
+    .description('Run only the ingress (connects to TEMPORAL_ADDRESS)')
+    .action(() => run({ embedded: false, api: true, worker: false }));
+
+  program
+    .command('send-test-event')
+    .description(`Sign a realistic Stripe event and post it to the ingress (types: ${fixtureTypes.join(', ')})`)
+    .argument('<type>', 'Stripe event type', (v) => {
+      if (!fixtureTypes.includes(v)) throw new InvalidArgumentError(`no fixture for "${v}"; available: ${fixtureTypes.join(', ')}`);
+      return v;
+    })
+    .option('--url <url>', 'ingress webhook URL (default http://localhost:$PORT/v1/webhooks/stripe)')
+    .option('--id <eventId>', 'event id (default: a new unique evt_test_… id)')
+    .option('--customer <customerId>', 'Stripe customer id to put on the event')
+    .action(async (type: string, opts: { url?: string; id?: string; customer?: string }) => {
+      const config = loadConfig();
+      const [secret] = resolveWebhookSecrets(config).secrets;
+      const event = buildTestEvent(type, { id: opts.id, customer: opts.customer });
+      const payload = JSON.stringify(event);
+      const url = opts.url ?? `http://localhost:${config.PORT}/v1/webhooks/stripe`;
+      const signature = Stripe.webhooks.generateTestHeaderString({ payload, secret: secret! });
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'stripe-signature': signature },
+        body: payload,
+      });
+      const body = await res.text();
+      process.stdout.write(`${type} ${event.id} → HTTP ${res.status} ${body}\n`);
+      if (!res.ok) process.exitCode = 1;
+    });
+
+  return program;
+}
+
+/** Errors a person can act on are printed plainly, without a stack. */
+function explain(err: unknown): string {
+  if (err instanceof ConfigError || err instanceof RecipeError || err instanceof MissingBinaryError) {
+    return err instanceof RecipeError ? `Recipe error: ${err.message}` : err.message;
+  }
+  const e = err as Error & { cause?: { code?: string } };
+  if (e?.cause?.code === 'ECONNREFUSED') return `Cannot connect: ${e.message} (${e.cause.code}). Is stripe-segment running?`;
+  return e?.stack ?? String(err);
+}
+
+export async function main(argv = process.argv): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    process.stderr.write(`stripe-segment: ${explain(err)}\n`);
+    process.exit(1);
+  }
+}
+
+if (require.main === module) void main();

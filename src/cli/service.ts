@@ -1,0 +1,179 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Analytics } from '@segment/analytics-node';
+import type { Client } from '@temporalio/client';
+import type { NativeConnection, Worker } from '@temporalio/worker';
+import { createApp } from '../api/app';
+import { resolveWebhookSecrets, type Config } from '../config';
+import type { Logger } from '../logger';
+import { loadRecipes, type RecipeSet } from '../recipes/loader';
+import { startCaptureSink, type CaptureSink } from '../segment/capture-sink';
+import { createAnalytics } from '../segment/client';
+import { connectClient, connectWorker, createClient } from '../temporal/connection';
+import { startDevServer, type DevServer } from '../temporal/dev-server';
+import { ensureNamespaceSetup } from '../temporal/namespace-setup';
+import { createWorker } from '../worker';
+
+export interface Roles {
+  /** Run the embedded Temporal dev server (only when TEMPORAL_ADDRESS is unset). */
+  embedded: boolean;
+  api: boolean;
+  worker: boolean;
+}
+
+export interface RunningService {
+  ingressUrl?: string;
+  uiUrl?: string;
+  sinkUrl?: string;
+  temporalAddress: string;
+  generatedSecretFile?: string;
+  secrets: string[];
+  recipes: () => RecipeSet;
+  reloadRecipes(): RecipeSet;
+  /** Resolves when a part stops by itself (e.g. the worker fails). */
+  done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the parts of the service in dependency order: recipes (refused early when invalid),
+ * Temporal (embedded or remote) with namespace setup, the Segment client (or the local capture
+ * sink), the worker, then the ingress. `stop()` undoes it in reverse, draining in-flight work.
+ */
+export async function startService(config: Config, logger: Logger, roles: Roles): Promise<RunningService> {
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) {
+      try {
+        await stop();
+      } catch (err) {
+        logger.warn({ err: (err as Error).message }, 'error while stopping');
+      }
+    }
+    stops.length = 0;
+  };
+
+  try {
+    let recipeSet = loadRecipes(config.recipesDir);
+    logger.info({ recipes: recipeSet.recipes.map((r) => `${r.id}@${r.version}`), triggers: recipeSet.triggers }, 'recipes loaded');
+    const reloadRecipes = () => {
+      recipeSet = loadRecipes(config.recipesDir);
+      logger.info({ recipes: recipeSet.recipes.map((r) => `${r.id}@${r.version}`) }, 'recipes reloaded');
+      return recipeSet;
+    };
+
+    let devServer: DevServer | undefined;
+    if (roles.embedded && config.embeddedTemporal) {
+      devServer = await startDevServer({
+        cliPath: config.TEMPORAL_CLI_PATH,
+        dataDir: config.dataDir,
+        namespace: config.TEMPORAL_NAMESPACE,
+        port: config.TEMPORAL_DEV_PORT,
+        uiPort: config.TEMPORAL_UI_PORT,
+        logger,
+      });
+      stops.push(() => devServer!.stop());
+    }
+
+    let client: Client | undefined;
+    if (roles.worker) {
+      // The worker side owns namespace setup: it needs Temporal up anyway.
+      client = await connectClient(config);
+      const c = client;
+      stops.push(() => c.connection.close());
+      const setup = await ensureNamespaceSetup(client.connection, config.TEMPORAL_NAMESPACE);
+      logger.info(setup, 'temporal namespace ready');
+    }
+
+    let sink: CaptureSink | undefined;
+    let analytics: Analytics | undefined;
+    let worker: Worker | undefined;
+    let workerConnection: NativeConnection | undefined;
+    let workerRun: Promise<void> = new Promise(() => undefined);
+    if (roles.worker) {
+      let writeKey = config.SEGMENT_WRITE_KEY;
+      let host = config.SEGMENT_HOST;
+      if (!writeKey) {
+        sink = await startCaptureSink({ port: config.SEGMENT_SINK_PORT, host: '127.0.0.1', logger });
+        stops.push(() => sink!.close());
+        writeKey = 'local-capture-sink';
+        host = sink.url;
+        logger.warn({ sink: sink.url }, 'SEGMENT_WRITE_KEY is not set: Segment calls go to the local capture sink');
+      }
+      analytics = createAnalytics({ writeKey, host, flushIntervalMs: config.SEGMENT_FLUSH_INTERVAL_MS });
+      const a = analytics;
+      stops.push(() => a.closeAndFlush({ timeout: 10_000 }));
+      workerConnection = await connectWorker(config);
+      const wc = workerConnection;
+      stops.push(() => wc.close());
+      worker = await createWorker({
+        connection: workerConnection,
+        namespace: config.TEMPORAL_NAMESPACE,
+        taskQueue: config.TEMPORAL_TASK_QUEUE,
+        analytics,
+      });
+      const w = worker;
+      workerRun = w.run();
+      stops.push(async () => {
+        if (w.getState() === 'RUNNING') w.shutdown();
+        await workerRun.catch(() => undefined);
+      });
+      logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker running');
+    }
+
+    let server: Server | undefined;
+    let ingressUrl: string | undefined;
+    let secrets: string[] = [];
+    let generatedSecretFile: string | undefined;
+    if (roles.api) {
+      const resolved = resolveWebhookSecrets(config);
+      secrets = resolved.secrets;
+      generatedSecretFile = resolved.generatedFile;
+      let apiClient = client;
+      if (!apiClient) {
+        const lazy = createClient(config);
+        stops.push(() => lazy.connection.close());
+        apiClient = lazy;
+      }
+      const app = createApp({
+        client: apiClient,
+        taskQueue: config.TEMPORAL_TASK_QUEUE,
+        recipes: () => recipeSet,
+        secrets,
+        logger,
+      });
+      server = await new Promise<Server>((resolve, reject) => {
+        const s = app.listen(config.PORT, config.HOST, () => resolve(s));
+        s.once('error', reject);
+      });
+      const s = server;
+      stops.push(
+        () =>
+          new Promise<void>((resolve) => {
+            // Stop accepting, let in-flight requests finish, then close idle keep-alive sockets.
+            s.close(() => resolve());
+            s.closeIdleConnections();
+          }),
+      );
+      const { port } = server.address() as AddressInfo;
+      ingressUrl = `http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${port}`;
+      logger.info({ url: ingressUrl }, 'ingress listening');
+    }
+
+    return {
+      ingressUrl,
+      uiUrl: devServer?.uiUrl,
+      sinkUrl: sink?.url,
+      temporalAddress: config.temporalAddress,
+      generatedSecretFile,
+      secrets,
+      recipes: () => recipeSet,
+      reloadRecipes,
+      done: workerRun,
+      stop: stopAll,
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}

@@ -1,0 +1,114 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+const port = (fallback: number) =>
+  z.coerce
+    .number({ error: 'must be a port number' })
+    .int('must be a whole number')
+    .min(0, 'must be 0-65535')
+    .max(65535, 'must be 0-65535')
+    .default(fallback);
+
+const url = z.url({ error: 'must be an absolute URL such as http://localhost:8088' });
+const optionalString = z
+  .string()
+  .trim()
+  .transform((s) => (s === '' ? undefined : s))
+  .optional();
+
+/** Environment variables, as documented in README "Configuration". */
+const envSchema = z.object({
+  PORT: port(3000),
+  HOST: z.string().default('0.0.0.0'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  STRIPE_WEBHOOK_SECRET: optionalString,
+  STRIPE_API_KEY: optionalString,
+  STRIPE_API_BASE: url.optional(),
+  SEGMENT_WRITE_KEY: optionalString,
+  SEGMENT_HOST: url.default('https://api.segment.io'),
+  SEGMENT_FLUSH_INTERVAL_MS: z.coerce.number().int().min(1).max(10_000).default(50),
+  SEGMENT_SINK_PORT: port(8088),
+  SEGMENT_WEBHOOK_SECRET: optionalString,
+  OPENAI_API_KEY: optionalString,
+  OPENAI_BASE_URL: url.optional(),
+  OPENAI_MODEL: z.string().default('gpt-4o-mini'),
+  TEMPORAL_ADDRESS: optionalString,
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('stripe-segment'),
+  TEMPORAL_CLI_PATH: optionalString,
+  TEMPORAL_DEV_PORT: port(7233),
+  TEMPORAL_UI_PORT: port(8233),
+  RECIPES_DIR: z.string().min(1).default('./recipes'),
+  DATA_DIR: z.string().min(1).default('./.data'),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config extends Env {
+  /** true when no TEMPORAL_ADDRESS is set: `start` runs the embedded dev server. */
+  embeddedTemporal: boolean;
+  /** Address the clients connect to (TEMPORAL_ADDRESS or the embedded server). */
+  temporalAddress: string;
+  recipesDir: string;
+  dataDir: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads the environment into a typed config. Every bad variable is named in one error. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const name = String(issue.path[0] ?? '?');
+        const value = env[name];
+        // Never echo values of secrets back.
+        const shown = /SECRET|KEY/.test(name) || value === undefined ? '' : ` (got ${JSON.stringify(value)})`;
+        return `${name}: ${issue.message}${shown}`;
+      }),
+    );
+  }
+  const e = parsed.data;
+  return {
+    ...e,
+    embeddedTemporal: e.TEMPORAL_ADDRESS === undefined,
+    temporalAddress: e.TEMPORAL_ADDRESS ?? `127.0.0.1:${e.TEMPORAL_DEV_PORT}`,
+    recipesDir: path.resolve(e.RECIPES_DIR),
+    dataDir: path.resolve(e.DATA_DIR),
+  };
+}
+
+export interface WebhookSecrets {
+  secrets: string[];
+  /** Where a generated secret is kept, when STRIPE_WEBHOOK_SECRET was not set. */
+  generatedFile?: string;
+}
+
+/**
+ * The Stripe signing secrets: STRIPE_WEBHOOK_SECRET (comma-separated during rotation), or else a
+ * secret generated once and kept in DATA_DIR so that restarts keep accepting the same signatures.
+ */
+export function resolveWebhookSecrets(config: Pick<Config, 'STRIPE_WEBHOOK_SECRET' | 'dataDir'>): WebhookSecrets {
+  if (config.STRIPE_WEBHOOK_SECRET) {
+    const secrets = config.STRIPE_WEBHOOK_SECRET.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    if (secrets.length > 0) return { secrets };
+  }
+  const file = path.join(config.dataDir, 'stripe-webhook-secret');
+  if (existsSync(file)) {
+    return { secrets: [readFileSync(file, 'utf8').trim()], generatedFile: file };
+  }
+  mkdirSync(config.dataDir, { recursive: true });
+  const secret = `whsec_${randomBytes(24).toString('base64url')}`;
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  return { secrets: [secret], generatedFile: file };
+}
