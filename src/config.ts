@@ -11,7 +11,7 @@ const port = (fallback: number) =>
     .max(65535, 'must be 0-65535')
     .default(fallback);
 
-const url = z.url({ error: 'must be an absolute URL such as http://localhost:8088' });
+const url = z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL such as http://localhost:8088' });
 const optionalString = z
   .string()
   .trim()

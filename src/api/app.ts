@@ -5,7 +5,8 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import type { Logger } from 'pino';
 import type { RecipeSet } from '../recipes/loader';
 import { SA } from '../temporal/search-attributes';
-import type { StripeEvent } from '../workflows';
+import type { RecipeSnapshot } from '../recipes/types';
+import type { StripeEvent, StripeEventWorkflowInput } from '../workflows';
 import { stripeEventWorkflow } from '../workflows';
 
 export interface IngressDeps {
@@ -33,16 +34,18 @@ function sendError(res: Response, status: number, error: string, reason: string)
 
 /** Verifies the raw body against each secret in turn; returns the event or the reason it failed. */
 function verify(raw: Buffer, header: string, secrets: string[], tolerance: number): { event: StripeEvent } | { reason: string } {
-  let reason = 'no webhook secret configured';
+  const reasons: string[] = [];
   for (const secret of secrets) {
     try {
       return { event: Stripe.webhooks.constructEvent(raw, header, secret, tolerance) as unknown as StripeEvent };
     } catch (err) {
       // Stripe's messages never contain the secret; keep the first line only.
-      reason = ((err as Error).message ?? String(err)).split('\n')[0]!;
+      reasons.push(((err as Error).message ?? String(err)).split('\n')[0]!);
     }
   }
-  return { reason };
+  // A secret whose signature matched but failed for another reason (a stale timestamp) says most.
+  const reason = reasons.find((r) => !r.startsWith('No signatures found')) ?? reasons[0];
+  return { reason: reason ?? 'no webhook secret configured' };
 }
 
 function customerOf(event: StripeEvent): string | undefined {
@@ -52,8 +55,74 @@ function customerOf(event: StripeEvent): string | undefined {
   return undefined;
 }
 
-export function createApp(deps: IngressDeps) {
+class TimeoutError extends Error {
+  override name = 'TimeoutError';
+}
+
+/** Rejects after `ms` (calling `onTimeout` first) unless `promise` settles sooner. */
+async function withTimeout<T>(ms: number, promise: Promise<T>, onTimeout: () => void): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      onTimeout();
+      reject(new TimeoutError(`no answer from Temporal within ${ms} ms`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Start options of one run: the id rule, the recipe snapshot, and what the Web UI shows. */
+function startOptions(event: StripeEvent, recipes: RecipeSnapshot[], taskQueue: string) {
+  const customer = customerOf(event);
+  return {
+    taskQueue,
+    workflowId: stripeWorkflowId(event.id),
+    workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
+    args: [{ event, recipes }] as [StripeEventWorkflowInput],
+    typedSearchAttributes: [
+      { key: SA.eventType, value: event.type },
+      { key: SA.recipeIds, value: recipes.map((r) => r.id) },
+      ...(typeof event.livemode === 'boolean' ? [{ key: SA.livemode, value: event.livemode }] : []),
+      ...(customer ? [{ key: SA.customerId, value: customer }] : []),
+    ],
+    staticSummary: `${event.type} · ${customer ?? String(event.data.object.id ?? '')} → ${recipes.length} recipe${recipes.length === 1 ? '' : 's'}`,
+    staticDetails: recipes.map((r) => `${r.id}@${r.version}`).join('\n'),
+    memo: {
+      apiVersion: event.api_version ?? null,
+      recipes: recipes.map((r) => ({ id: r.id, version: r.version })),
+    },
+  };
+}
+
+export interface Ingress {
+  app: express.Express;
+  /**
+   * Resolves once every Temporal call the ingress made has settled, including those it stopped
+   * waiting for. Call it after the HTTP server closed and before closing the Temporal connection.
+   */
+  drain(): Promise<void>;
+}
+
+export function createIngress(deps: IngressDeps): Ingress {
   const { client, logger } = deps;
+  const inflight = new Set<Promise<unknown>>();
+  /**
+   * Calls Temporal bounded by both a gRPC deadline and a timer (a reconnecting channel can
+   * overrun the deadline); on timeout the call is aborted. A start that still lands after we
+   * answered 503 is harmless: Stripe's retry is then a duplicate.
+   */
+  const temporalCall = <T>(ms: number, fn: () => Promise<T>): Promise<T> => {
+    const abort = new AbortController();
+    const call = client.withAbortSignal(abort.signal, () => client.withDeadline(Date.now() + ms, fn));
+    inflight.add(call);
+    const forget = () => inflight.delete(call);
+    call.then(forget, forget);
+    return withTimeout(ms, call, () => abort.abort());
+  };
   const startTimeoutMs = deps.startTimeoutMs ?? 5000;
   const tolerance = deps.toleranceSeconds ?? 300;
   const app = express();
@@ -65,7 +134,7 @@ export function createApp(deps: IngressDeps) {
 
   app.get('/readyz', async (_req, res) => {
     try {
-      await client.withDeadline(Date.now() + 2000, () => client.connection.workflowService.getSystemInfo({}));
+      await temporalCall(2000, () => client.connection.workflowService.getSystemInfo({}));
       res.json({ ok: true, temporal: 'reachable', recipes: deps.recipes().recipes.length });
     } catch (err) {
       res.status(503).json({ ok: false, error: 'temporal_unreachable', reason: (err as Error).message });
@@ -99,28 +168,9 @@ export function createApp(deps: IngressDeps) {
     }
 
     const workflowId = stripeWorkflowId(event.id);
-    const customer = customerOf(event);
     try {
-      await client.withDeadline(Date.now() + startTimeoutMs, () =>
-        client.workflow.start(stripeEventWorkflow, {
-          taskQueue: deps.taskQueue,
-          workflowId,
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          args: [{ event, recipes }],
-          typedSearchAttributes: [
-            { key: SA.eventType, value: event.type },
-            { key: SA.recipeIds, value: recipes.map((r) => r.id) },
-            ...(typeof event.livemode === 'boolean' ? [{ key: SA.livemode, value: event.livemode }] : []),
-            ...(customer ? [{ key: SA.customerId, value: customer }] : []),
-          ],
-          staticSummary: `${event.type} · ${customer ?? String(event.data.object.id ?? '')} → ${recipes.length} recipe${recipes.length === 1 ? '' : 's'}`,
-          staticDetails: recipes.map((r) => `${r.id}@${r.version}`).join('\n'),
-          memo: {
-            apiVersion: event.api_version ?? null,
-            recipes: recipes.map((r) => ({ id: r.id, version: r.version })),
-          },
-        }),
-      );
+      const options = startOptions(event, recipes, deps.taskQueue);
+      await temporalCall(startTimeoutMs, () => client.workflow.start(stripeEventWorkflow, options));
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
         elog.info({ workflowId }, 'duplicate delivery; workflow already started');
@@ -142,5 +192,10 @@ export function createApp(deps: IngressDeps) {
     sendError(res, status, err.type ?? 'error', status >= 500 ? 'Internal error.' : err.message);
   });
 
-  return app;
+  return {
+    app,
+    async drain() {
+      await Promise.allSettled([...inflight]);
+    },
+  };
 }

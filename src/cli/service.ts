@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Analytics } from '@segment/analytics-node';
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
-import { createApp } from '../api/app';
+import { createIngress } from '../api/app';
 import { resolveWebhookSecrets, type Config } from '../config';
 import type { Logger } from '../logger';
 import { loadRecipes, type RecipeSet } from '../recipes/loader';
@@ -12,7 +12,7 @@ import { createAnalytics } from '../segment/client';
 import { connectClient, connectWorker, createClient } from '../temporal/connection';
 import { startDevServer, type DevServer } from '../temporal/dev-server';
 import { ensureNamespaceSetup } from '../temporal/namespace-setup';
-import { createWorker } from '../worker';
+import { createWorker, installRuntimeLogging } from '../worker';
 
 export interface Roles {
   /** Run the embedded Temporal dev server (only when TEMPORAL_ADDRESS is unset). */
@@ -77,6 +77,7 @@ export async function startService(config: Config, logger: Logger, roles: Roles)
 
     let client: Client | undefined;
     if (roles.worker) {
+      installRuntimeLogging(logger);
       // The worker side owns namespace setup: it needs Temporal up anyway.
       client = await connectClient(config);
       const c = client;
@@ -135,7 +136,7 @@ export async function startService(config: Config, logger: Logger, roles: Roles)
         stops.push(() => lazy.connection.close());
         apiClient = lazy;
       }
-      const app = createApp({
+      const ingress = createIngress({
         client: apiClient,
         taskQueue: config.TEMPORAL_TASK_QUEUE,
         recipes: () => recipeSet,
@@ -143,7 +144,7 @@ export async function startService(config: Config, logger: Logger, roles: Roles)
         logger,
       });
       server = await new Promise<Server>((resolve, reject) => {
-        const s = app.listen(config.PORT, config.HOST, () => resolve(s));
+        const s = ingress.app.listen(config.PORT, config.HOST, () => resolve(s));
         s.once('error', reject);
       });
       const s = server;
@@ -153,7 +154,7 @@ export async function startService(config: Config, logger: Logger, roles: Roles)
             // Stop accepting, let in-flight requests finish, then close idle keep-alive sockets.
             s.close(() => resolve());
             s.closeIdleConnections();
-          }),
+          }).then(() => ingress.drain()),
       );
       const { port } = server.address() as AddressInfo;
       ingressUrl = `http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${port}`;

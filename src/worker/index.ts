@@ -1,6 +1,7 @@
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import type { Analytics } from '@segment/analytics-node';
 import { createActivities } from '../activities';
+import type { Logger } from '../logger';
 import { INTEGRATION } from '../version';
 
 export interface WorkerOptions {
@@ -8,6 +9,29 @@ export interface WorkerOptions {
   namespace: string;
   taskQueue: string;
   analytics: Analytics;
+}
+
+const PINO_LEVEL: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
+  TRACE: 'trace',
+  DEBUG: 'debug',
+  INFO: 'info',
+  WARN: 'warn',
+  ERROR: 'error',
+};
+
+let runtimeInstalled = false;
+
+/**
+ * Routes the Temporal SDK's own logs (worker, bundler, workflow and activity loggers) into pino
+ * at WARN and above. Must run before the first worker connection; later calls do nothing.
+ */
+export function installRuntimeLogging(logger: Logger, level: LogLevel = 'WARN'): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  const sdk = logger.child({ component: 'temporal-sdk' });
+  Runtime.install({
+    logger: new DefaultLogger(level, (entry) => sdk[PINO_LEVEL[entry.level]](entry.meta ?? {}, entry.message)),
+  });
 }
 
 /** The worker: the workflow bundle plus activities built once with their clients. */

@@ -1,0 +1,173 @@
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { messageIdFor } from '../../src/activities/segment';
+import { startCaptureSink, type CaptureSink } from '../../src/segment/capture-sink';
+import { SA } from '../../src/temporal/search-attributes';
+import { freePort, portOpen, waitUntil } from '../helpers/net';
+import { postWebhook, signedEvent } from '../helpers/stripe';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const BIN = path.join(ROOT, 'bin', 'stripe-segment.js');
+const RECIPE = 'charge-failed-identify';
+
+/**
+ * The real app, as `npm start` runs it (compiled CLI, embedded Temporal dev server, worker,
+ * ingress), against a local Segment stand-in, driven over HTTP like Stripe would.
+ */
+describe('end to end: signed Stripe webhook → Temporal → Segment', () => {
+  let app: ChildProcess;
+  let output = '';
+  let exited: number | null | undefined;
+  let sink: CaptureSink;
+  let client: Client;
+  let env: NodeJS.ProcessEnv;
+  let webhookUrl: string;
+  let secret: string;
+  let temporalPort: number;
+
+  beforeAll(async () => {
+    sink = await startCaptureSink();
+    const [port, uiPort] = [await freePort(), await freePort()];
+    temporalPort = await freePort();
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'ss-e2e-'));
+    env = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATA_DIR: dataDir,
+      TEMPORAL_DEV_PORT: String(temporalPort),
+      TEMPORAL_UI_PORT: String(uiPort),
+      SEGMENT_WRITE_KEY: 'wk_e2e',
+      SEGMENT_HOST: sink.url,
+      LOG_LEVEL: 'info',
+    };
+    app = spawn(process.execPath, [BIN, 'start'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    app.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+    app.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+    app.once('exit', (code) => (exited = code));
+
+    const base = `http://127.0.0.1:${port}`;
+    webhookUrl = `${base}/v1/webhooks/stripe`;
+    try {
+      await waitUntil(
+        async () => {
+          if (exited !== undefined) throw new Error(`the app exited with ${exited}`);
+          return fetch(`${base}/readyz`).then((r) => r.ok, () => false);
+        },
+        90_000,
+        'the app to be ready',
+      );
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n--- app output ---\n${output}`);
+    }
+    // No STRIPE_WEBHOOK_SECRET: start generated one, kept it in DATA_DIR and printed it.
+    secret = readFileSync(path.join(dataDir, 'stripe-webhook-secret'), 'utf8').trim();
+    expect(output).toContain(`Stripe webhook secret:     ${secret}`);
+    expect(output).toContain(`stripe listen --forward-to http://127.0.0.1:${port}/v1/webhooks/stripe`);
+    expect(output).toContain(`http://127.0.0.1:${uiPort}/namespaces/default/workflows`);
+
+    const connection = await Connection.connect({ address: `127.0.0.1:${temporalPort}` });
+    client = new Client({ connection });
+  });
+
+  afterAll(async () => {
+    if (app && exited === undefined) app.kill('SIGKILL');
+    await client?.connection.close();
+    await sink?.close();
+  });
+
+  const messagesWithId = (id: string) => sink.messages.filter((m) => m.messageId === id);
+
+  it('turns a signed charge.failed into a Segment identify and a completed, searchable run', async () => {
+    const { event, payload, signature } = signedEvent(secret, 'charge.failed', { customer: 'cus_e2e_1' });
+    const res = await postWebhook(webhookUrl, payload, signature);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ received: true, duplicate: false, workflowId: `stripe/${event.id}` });
+
+    const messageId = messageIdFor(`${event.id}/${RECIPE}/0`);
+    await waitUntil(() => messagesWithId(messageId).length > 0, 30_000, 'the identify to reach Segment');
+    const [m] = messagesWithId(messageId);
+    const charge = (event as any).data.object;
+    expect(m).toMatchObject({
+      type: 'identify',
+      userId: 'cus_e2e_1',
+      traits: {
+        email: charge.billing_details.email,
+        name: charge.billing_details.name,
+        phone: charge.billing_details.phone,
+        last_payment_failure_code: charge.failure_code,
+        last_payment_failure_message: charge.failure_message,
+        last_payment_failed_at: new Date(charge.created * 1000).toISOString(),
+      },
+      context: { stripe: { event_id: event.id } },
+    });
+    expect(sink.requests.every((r) => r.writeKey === 'wk_e2e')).toBe(true);
+
+    const handle = client.workflow.getHandle(`stripe/${event.id}`);
+    const result = await handle.result();
+    expect(result.recipes[0]).toMatchObject({ recipeId: RECIPE, outcome: 'delivered', steps: [{ messageId }] });
+    const desc = await handle.describe();
+    expect(desc.status.name).toBe('COMPLETED');
+    expect(desc.typedSearchAttributes.get(SA.eventType)).toBe('charge.failed');
+    expect(desc.typedSearchAttributes.get(SA.customerId)).toBe('cus_e2e_1');
+    expect(desc.typedSearchAttributes.get(SA.recipeIds)).toEqual([RECIPE]);
+    expect(await desc.staticSummary()).toBe('charge.failed · cus_e2e_1 → 1 recipe');
+    expect(desc.memo).toMatchObject({ apiVersion: charge && (event as any).api_version, recipes: [{ id: RECIPE }] });
+  });
+
+  it('makes a duplicate delivery, even a concurrent one, neither a second run nor a second message', async () => {
+    const { event, payload, signature } = signedEvent(secret, 'charge.failed', { customer: 'cus_e2e_dup' });
+    const concurrent = await Promise.all([1, 2, 3].map(() => postWebhook(webhookUrl, payload, signature)));
+    const bodies = (await Promise.all(concurrent.map((r) => r.json()))) as Array<{ duplicate: boolean }>;
+    expect(concurrent.map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(bodies.filter((b) => b.duplicate === false)).toHaveLength(1);
+
+    await client.workflow.getHandle(`stripe/${event.id}`).result();
+    // Stripe retries a delivery it thinks failed, hours later: still the same run.
+    const late = await postWebhook(webhookUrl, payload, signature);
+    expect(late.status).toBe(200);
+    expect(await late.json()).toMatchObject({ duplicate: true });
+
+    await waitUntil(
+      async () => (await client.workflow.count(`WorkflowId = "stripe/${event.id}"`)).count === 1,
+      10_000,
+      'visibility to list the run',
+    );
+    await new Promise((r) => setTimeout(r, 1000)); // room for a wrong second message to arrive
+    expect(messagesWithId(messageIdFor(`${event.id}/${RECIPE}/0`))).toHaveLength(1);
+    expect((await client.workflow.count(`WorkflowId = "stripe/${event.id}"`)).count).toBe(1);
+  });
+
+  it('answers 400 to a bad signature and starts nothing', async () => {
+    const { event, payload, signature } = signedEvent('whsec_forged', 'charge.failed');
+    const res = await postWebhook(webhookUrl, payload, signature);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: 'invalid_signature' });
+    await expect(client.workflow.getHandle(`stripe/${event.id}`).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+    expect(sink.messages.filter((m) => (m.context as any)?.stripe?.event_id === event.id)).toHaveLength(0);
+  });
+
+  it('`stripe-segment send-test-event charge.failed` signs and posts a realistic event', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, [BIN, 'send-test-event', 'charge.failed', '--customer', 'cus_e2e_cli'], {
+      cwd: ROOT,
+      env,
+    });
+    const [, eventId] = /^charge\.failed (evt_test_\w+) → HTTP 200 /.exec(stdout) ?? [];
+    expect(eventId).toBeDefined();
+    const messageId = messageIdFor(`${eventId}/${RECIPE}/0`);
+    await waitUntil(() => messagesWithId(messageId).length > 0, 30_000, 'the test event to reach Segment');
+    expect(messagesWithId(messageId)[0]).toMatchObject({ type: 'identify', userId: 'cus_e2e_cli' });
+  });
+
+  it('shuts down cleanly on SIGTERM, stopping the embedded Temporal server', async () => {
+    app.kill('SIGTERM');
+    await waitUntil(() => exited !== undefined, 30_000, 'the app to exit');
+    expect(exited).toBe(0);
+    expect(await portOpen(temporalPort)).toBe(false);
+  });
+});

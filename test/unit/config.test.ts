@@ -1,0 +1,53 @@
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ConfigError, loadConfig, resolveWebhookSecrets } from '../../src/config';
+
+describe('config', () => {
+  it('applies the documented defaults', () => {
+    const c = loadConfig({});
+    expect(c.PORT).toBe(3000);
+    expect(c.TEMPORAL_NAMESPACE).toBe('default');
+    expect(c.TEMPORAL_TASK_QUEUE).toBe('stripe-segment');
+    expect(c.SEGMENT_HOST).toBe('https://api.segment.io');
+    expect(c.embeddedTemporal).toBe(true);
+    expect(c.temporalAddress).toBe('127.0.0.1:7233');
+    expect(c.recipesDir).toBe(path.resolve('recipes'));
+  });
+
+  it('uses TEMPORAL_ADDRESS instead of an embedded server', () => {
+    const c = loadConfig({ TEMPORAL_ADDRESS: 'temporal:7233' });
+    expect(c.embeddedTemporal).toBe(false);
+    expect(c.temporalAddress).toBe('temporal:7233');
+  });
+
+  it('names every bad variable, with its value, in one error', () => {
+    let error: unknown;
+    try {
+      loadConfig({ PORT: 'abc', SEGMENT_HOST: 'not a url', OPENAI_BASE_URL: 'localhost:1234' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    expect(message).toMatch(/PORT: .*"abc"/);
+    expect(message).toMatch(/SEGMENT_HOST: must be an absolute http\(s\) URL/);
+    expect(message).toMatch(/OPENAI_BASE_URL/);
+    expect((error as ConfigError).problems).toHaveLength(3);
+  });
+
+  it('splits comma-separated webhook secrets for rotation', () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'ss-cfg-'));
+    expect(resolveWebhookSecrets({ STRIPE_WEBHOOK_SECRET: 'whsec_a, whsec_b', dataDir })).toEqual({ secrets: ['whsec_a', 'whsec_b'] });
+  });
+
+  it('generates a secret once, keeps it in DATA_DIR (mode 600) and reuses it', () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'ss-cfg-'));
+    const first = resolveWebhookSecrets({ STRIPE_WEBHOOK_SECRET: undefined, dataDir });
+    expect(first.secrets[0]).toMatch(/^whsec_[A-Za-z0-9_-]{32}$/);
+    expect(first.generatedFile).toBe(path.join(dataDir, 'stripe-webhook-secret'));
+    expect(readFileSync(first.generatedFile!, 'utf8').trim()).toBe(first.secrets[0]);
+    expect(statSync(first.generatedFile!).mode & 0o777).toBe(0o600);
+    expect(resolveWebhookSecrets({ STRIPE_WEBHOOK_SECRET: undefined, dataDir }).secrets).toEqual(first.secrets);
+  });
+});
