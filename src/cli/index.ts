@@ -107,6 +107,9 @@ export function buildProgram(): Command {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'stripe-signature': signature },
         body: payload,
+      }).catch((err: Error & { cause?: { code?: string; message?: string } }) => {
+        const why = err.cause?.code ?? err.cause?.message ?? err.message;
+        throw new UserError(`Cannot reach ${url}: ${why}. Is stripe-segment running (npm start)?`);
       });
       const body = await res.text();
       process.stdout.write(`${type} ${event.id} → HTTP ${res.status} ${body}\n`);
@@ -116,14 +119,13 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** Errors a person can act on are printed plainly, without a stack. */
+/** An error whose message tells a person what to do; printed without a stack. */
+class UserError extends Error {}
+
 function explain(err: unknown): string {
-  if (err instanceof ConfigError || err instanceof RecipeError || err instanceof MissingBinaryError) {
-    return err instanceof RecipeError ? `Recipe error: ${err.message}` : err.message;
-  }
-  const e = err as Error & { cause?: { code?: string } };
-  if (e?.cause?.code === 'ECONNREFUSED') return `Cannot connect: ${e.message} (${e.cause.code}). Is stripe-segment running?`;
-  return e?.stack ?? String(err);
+  if (err instanceof RecipeError) return `Recipe error: ${err.message}`;
+  if (err instanceof ConfigError || err instanceof MissingBinaryError || err instanceof UserError) return err.message;
+  return (err as Error)?.stack ?? String(err);
 }
 
 export async function main(argv = process.argv): Promise<void> {

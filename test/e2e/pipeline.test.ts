@@ -1,5 +1,6 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -169,5 +170,102 @@ describe('end to end: signed Stripe webhook → Temporal → Segment', () => {
     await waitUntil(() => exited !== undefined, 30_000, 'the app to exit');
     expect(exited).toBe(0);
     expect(await portOpen(temporalPort)).toBe(false);
+  });
+});
+
+/** `npm start` with no SEGMENT_WRITE_KEY: the local capture sink, and publishing a recipe edit with SIGHUP. */
+describe('end to end: capture sink and recipe reload', () => {
+  let app: ChildProcess;
+  let output = '';
+  let exited: number | null | undefined;
+  let env: NodeJS.ProcessEnv;
+  let base: string;
+  let sinkUrl: string;
+  let recipesDir: string;
+  let secret: string;
+
+  beforeAll(async () => {
+    const [port, temporalPort, uiPort, sinkPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'ss-e2e-sink-'));
+    recipesDir = mkdtempSync(path.join(os.tmpdir(), 'ss-e2e-recipes-'));
+    copyFileSync(path.join(ROOT, 'recipes', `${RECIPE}.json`), path.join(recipesDir, `${RECIPE}.json`));
+    secret = 'whsec_e2e_sink';
+    env = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATA_DIR: dataDir,
+      RECIPES_DIR: recipesDir,
+      STRIPE_WEBHOOK_SECRET: secret,
+      TEMPORAL_DEV_PORT: String(temporalPort),
+      TEMPORAL_UI_PORT: String(uiPort),
+      SEGMENT_SINK_PORT: String(sinkPort),
+    };
+    app = spawn(process.execPath, [BIN, 'start'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    app.stdout!.on('data', (c: Buffer) => (output += c.toString()));
+    app.stderr!.on('data', (c: Buffer) => (output += c.toString()));
+    app.once('exit', (code) => (exited = code));
+    base = `http://127.0.0.1:${port}`;
+    sinkUrl = `http://127.0.0.1:${sinkPort}`;
+    await waitUntil(
+      async () => {
+        if (exited !== undefined) throw new Error(`the app exited with ${exited}\n${output}`);
+        return fetch(`${base}/readyz`).then((r) => r.ok, () => false);
+      },
+      90_000,
+      'the app to be ready',
+    );
+  });
+
+  afterAll(() => {
+    if (app && exited === undefined) app.kill('SIGKILL');
+  });
+
+  const captured = async () => (await (await fetch(`${sinkUrl}/messages`)).json()) as Array<{ messageId: string; userId?: string; traits?: any }>;
+
+  it('captures and logs Segment calls locally when SEGMENT_WRITE_KEY is unset', async () => {
+    expect(output).toContain(`Segment capture sink:      ${sinkUrl}/messages`);
+    const { event, payload, signature } = signedEvent(secret, 'charge.failed', { customer: 'cus_sink_1' });
+    expect((await postWebhook(`${base}/v1/webhooks/stripe`, payload, signature)).status).toBe(200);
+    const messageId = messageIdFor(`${event.id}/${RECIPE}/0`);
+    await waitUntil(async () => (await captured()).some((m) => m.messageId === messageId), 30_000, 'the sink to capture the identify');
+    expect((await captured()).find((m) => m.messageId === messageId)).toMatchObject({ userId: 'cus_sink_1' });
+    await waitUntil(() => output.includes('segment capture sink: identify cus_sink_1'), 5000, 'the sink to log the call');
+  });
+
+  it('publishes an edited recipe on SIGHUP; the next run records the new version', async () => {
+    const file = path.join(recipesDir, `${RECIPE}.json`);
+    const recipe = JSON.parse(readFileSync(file, 'utf8'));
+    recipe.steps[0].map.traits = "{ 'plan_at_risk': true }";
+    writeFileSync(file, JSON.stringify(recipe, null, 2));
+    const version = createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 12);
+    app.kill('SIGHUP');
+    await waitUntil(() => output.includes(`${RECIPE}@${version}`), 10_000, 'the reload to be logged');
+
+    const { event, payload, signature } = signedEvent(secret, 'charge.failed', { customer: 'cus_sink_2' });
+    const res = await postWebhook(`${base}/v1/webhooks/stripe`, payload, signature);
+    expect(res.status).toBe(200);
+    const messageId = messageIdFor(`${event.id}/${RECIPE}/0`);
+    await waitUntil(async () => (await captured()).some((m) => m.messageId === messageId), 30_000, 'the identify with the new mapping');
+    expect((await captured()).find((m) => m.messageId === messageId)?.traits).toEqual({ plan_at_risk: true });
+    const connection = await Connection.connect({ address: `127.0.0.1:${env.TEMPORAL_DEV_PORT}` });
+    try {
+      const desc = await new Client({ connection }).workflow.getHandle(`stripe/${event.id}`).describe();
+      expect(desc.memo).toMatchObject({ recipes: [{ id: RECIPE, version }] });
+    } finally {
+      await connection.close();
+    }
+  });
+
+  it('keeps the published recipes when an edit is invalid', async () => {
+    const file = path.join(recipesDir, `${RECIPE}.json`);
+    writeFileSync(file, '{ "id": "broken" ');
+    app.kill('SIGHUP');
+    await waitUntil(() => output.includes('recipe reload refused'), 10_000, 'the refusal to be logged');
+    const line = output.split('\n').find((l) => l.includes('recipe reload refused'));
+    expect(line).toContain('charge-failed-identify.json: not valid JSON');
+    const { payload, signature } = signedEvent(secret, 'charge.failed');
+    expect((await postWebhook(`${base}/v1/webhooks/stripe`, payload, signature)).status).toBe(200);
   });
 });

@@ -1,0 +1,63 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from '../helpers/net';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const BIN = path.join(ROOT, 'bin', 'stripe-segment.js');
+
+/** Runs the compiled CLI; resolves with its exit code and output whatever the outcome. */
+function cli(args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'ss-cli-'));
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, DATA_DIR: dataDir, ...extraEnv }, timeout: 30_000 },
+      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+// Start-up refuses bad input with one message a person can act on, and starts nothing.
+describe('CLI start-up errors', () => {
+  it('names each bad variable', async () => {
+    const r = await cli(['start'], { PORT: 'abc', SEGMENT_HOST: 'segment.example' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('stripe-segment: Invalid configuration:');
+    expect(r.stderr).toMatch(/- PORT: must be a port number \(got "abc"\)/);
+    expect(r.stderr).toMatch(/- SEGMENT_HOST: must be an absolute http\(s\) URL/);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it('names the recipe file, the field and the reason', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ss-cli-recipes-'));
+    writeFileSync(
+      path.join(dir, 'bad.json'),
+      JSON.stringify({ id: 'bad', name: 'Bad', trigger: 'charge.failed', steps: [{ type: 'segment.identify', map: { userId: 'event.(' } }] }),
+    );
+    const r = await cli(['start'], { RECIPES_DIR: dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^stripe-segment: Recipe error: bad\.json: steps\[0\]\.map\.userId: invalid JSONata expression/);
+  });
+
+  it('says how to provide the Temporal CLI when the given one is missing', async () => {
+    const r = await cli(['start'], { TEMPORAL_CLI_PATH: '/nonexistent/temporal' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('TEMPORAL_CLI_PATH=/nonexistent/temporal is not an executable file.');
+  });
+
+  it('lists the available fixtures for an unknown test event type', async () => {
+    const r = await cli(['send-test-event', 'charge.teleported']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/no fixture for "charge\.teleported"; available: charge\.failed/);
+  });
+
+  it('says when nothing is listening for a test event', async () => {
+    const url = `http://127.0.0.1:${await freePort()}/v1/webhooks/stripe`;
+    const r = await cli(['send-test-event', 'charge.failed', '--url', url]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`stripe-segment: Cannot reach ${url}: ECONNREFUSED. Is stripe-segment running (npm start)?\n`);
+  });
+});
