@@ -24,6 +24,8 @@ const envSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   STRIPE_WEBHOOK_SECRET: optionalString,
+  STRIPE_WEBHOOK_TOLERANCE_SECONDS: z.coerce.number().int().min(1, 'must be at least 1').max(86_400).default(300),
+  STRIPE_LIVEMODE: z.enum(['test', 'live', 'both'], { error: 'must be test, live or both' }).default('both'),
   STRIPE_API_KEY: optionalString,
   STRIPE_API_BASE: url.optional(),
   SEGMENT_WRITE_KEY: optionalString,

@@ -1,9 +1,8 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Analytics } from '@segment/analytics-node';
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import { createIngress } from '../api/app';
+import { listen } from '../api/server';
 import { resolveWebhookSecrets, type Config } from '../config';
 import type { Logger } from '../logger';
 import { loadRecipes, type RecipeSet } from '../recipes/loader';
@@ -122,7 +121,6 @@ export async function startService(config: Config, logger: Logger, roles: Roles)
       logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker running');
     }
 
-    let server: Server | undefined;
     let ingressUrl: string | undefined;
     let secrets: string[] = [];
     let generatedSecretFile: string | undefined;
@@ -142,22 +140,12 @@ export async function startService(config: Config, logger: Logger, roles: Roles)
         recipes: () => recipeSet,
         secrets,
         logger,
+        toleranceSeconds: config.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
+        livemode: config.STRIPE_LIVEMODE,
       });
-      server = await new Promise<Server>((resolve, reject) => {
-        const s = ingress.app.listen(config.PORT, config.HOST, () => resolve(s));
-        s.once('error', reject);
-      });
-      const s = server;
-      stops.push(
-        () =>
-          new Promise<void>((resolve) => {
-            // Stop accepting, let in-flight requests finish, then close idle keep-alive sockets.
-            s.close(() => resolve());
-            s.closeIdleConnections();
-          }).then(() => ingress.drain()),
-      );
-      const { port } = server.address() as AddressInfo;
-      ingressUrl = `http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${port}`;
+      const listening = await listen(ingress, config.PORT, config.HOST);
+      stops.push(() => listening.close());
+      ingressUrl = listening.url;
       logger.info({ url: ingressUrl }, 'ingress listening');
     }
 
