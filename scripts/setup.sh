@@ -44,5 +44,20 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]; then
   fi
 fi
 
-# 3. The compiled CLI (incremental, so a no-op when nothing changed).
+# 3. stripe-mock (Stripe's API double, for tests), built from the Go module proxy.
+STRIPE_MOCK_VERSION=v0.197.0   # keep in step with test/helpers/stripe-mock.ts
+if [ ! -x .tools/bin/stripe-mock ] || [ "$(cat .tools/bin/.stripe-mock-version 2>/dev/null)" != "$STRIPE_MOCK_VERSION" ]; then
+  if [ -n "${STRIPE_MOCK_PATH:-}" ]; then
+    say "using STRIPE_MOCK_PATH=$STRIPE_MOCK_PATH"
+  elif command -v go >/dev/null 2>&1; then
+    say "installing stripe-mock $STRIPE_MOCK_VERSION into .tools/bin (go install)"
+    mkdir -p .tools/bin
+    GOBIN="$PWD/.tools/bin" go install "github.com/stripe/stripe-mock@$STRIPE_MOCK_VERSION"
+    echo "$STRIPE_MOCK_VERSION" > .tools/bin/.stripe-mock-version
+  else
+    say "Go is needed to install stripe-mock for the tests (or set STRIPE_MOCK_PATH); \`npm start\` does not need it."
+  fi
+fi
+
+# 4. The compiled CLI (incremental, so a no-op when nothing changed).
 npx --no-install tsc -p tsconfig.build.json

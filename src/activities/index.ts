@@ -1,16 +1,19 @@
 import { createExpressionActivities } from './expressions';
 import { createSegmentActivities, type SegmentDeps } from './segment';
+import { createStripeActivities, type StripeDeps } from './stripe';
 
-export type ActivityDeps = SegmentDeps;
+export type ActivityDeps = SegmentDeps & StripeDeps;
 
 /**
  * Every activity of the worker, built once with its clients (Temporal's dependency-injection
- * pattern). Workflows import only the type of this.
+ * pattern). Workflows import only the type of this. An action's activity name is what its
+ * catalog entry (src/catalog/actions.ts) names.
  */
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createExpressionActivities(),
     ...createSegmentActivities(deps),
+    ...createStripeActivities(deps),
   };
 }
 

@@ -1,7 +1,7 @@
 import type { Analytics } from '@segment/analytics-node';
 import { ApplicationFailure } from '@temporalio/common';
 import { v5 as uuidv5 } from 'uuid';
-import { MAX_MESSAGE_BYTES, isSegmentAction, segmentActions } from '../catalog/segment-actions';
+import { MAX_MESSAGE_BYTES, actionFor, isSegmentCall, type SegmentCall } from '../catalog/actions';
 
 /** Namespace of the deterministic Segment messageIds (UUIDv5). Never change it: Segment dedups on messageId. */
 export const MESSAGE_ID_NAMESPACE = '6f1c3f5e-3b7e-4c55-9d0b-5a2f4f1f8c1d';
@@ -11,96 +11,121 @@ export function messageIdFor(seed: string): string {
   return uuidv5(seed, MESSAGE_ID_NAMESPACE);
 }
 
-export interface SegmentCallInput {
-  /** Segment action name, e.g. "identify". */
-  action: string;
-  /** Mapped fields, validated here against the action's schema. */
-  fields: Record<string, unknown>;
-  /** `${event.id}/${recipe.id}/${stepIndex}` */
-  messageIdSeed: string;
+/** Where an action runs: the same for every action activity. */
+export interface ActionMeta {
+  /** `${event.id}/${recipe.id}/${stepIndex}`: the seed of idempotency keys and messageIds. */
+  idempotencySeed: string;
   /** ISO time of the Stripe event (`created`). */
   timestamp: string;
   stripeEventId: string;
   stripeEventType: string;
-  /** "recipe <id> step <n>", for error messages. */
+  /** "recipe <id>@<version> step <n> (<type>)", for error messages. */
   where: string;
 }
 
-export interface SegmentCallResult {
-  action: string;
-  messageId: string;
-  userId?: string;
+/** The input of every action activity. */
+export interface ActionInput {
+  /** Catalog action type, e.g. "segment.track". */
+  type: string;
+  /** Fields produced by the step's mapping; validated by the action against its schema. */
+  fields: Record<string, unknown>;
+  meta: ActionMeta;
 }
 
-/** Segment answers that a retry cannot fix (bad write key, malformed message, …). */
-const RETRYABLE_4XX = new Set([408, 410, 429, 460]);
+export interface SegmentCallResult {
+  type: string;
+  messageId: string;
+  userId?: string;
+  anonymousId?: string;
+  event?: string;
+}
 
 export interface SegmentDeps {
   analytics: Analytics;
   integration: { name: string; version: string };
 }
 
+export interface SegmentMessage extends Record<string, unknown> {
+  messageId: string;
+  timestamp: Date;
+  context: Record<string, unknown>;
+}
+
+/**
+ * Validates mapped fields against the Segment Spec schema of the call and builds the exact
+ * message: deterministic messageId, timestamp = the Stripe event's time, a context naming the
+ * integration and the Stripe event. Throws a non-retryable failure naming the field.
+ */
+export function buildSegmentMessage(input: ActionInput, integration: SegmentDeps['integration']): { call: SegmentCall; message: SegmentMessage } {
+  const { type, fields, meta } = input;
+  const call = type.startsWith('segment.') ? type.slice('segment.'.length) : '';
+  const action = actionFor(type);
+  if (!action || !isSegmentCall(call)) {
+    throw ApplicationFailure.nonRetryable(`${meta.where}: "${type}" is not a Segment action`, 'UnknownAction');
+  }
+  const parsed = action.schema.safeParse(fields);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw ApplicationFailure.nonRetryable(
+      `${meta.where}: ${type} input is invalid at "${issue.path.join('.') || '(root)'}": ${issue.message}. Fix the recipe's mapping.`,
+      'InvalidMappingOutput',
+    );
+  }
+  const { context: extraContext, ...rest } = parsed.data as Record<string, unknown> & { context?: Record<string, unknown> };
+  const message: SegmentMessage = {
+    ...rest,
+    messageId: messageIdFor(meta.idempotencySeed),
+    timestamp: new Date(meta.timestamp),
+    context: {
+      ...extraContext,
+      integration,
+      stripe: { event_id: meta.stripeEventId, event_type: meta.stripeEventType },
+    },
+  };
+  const size = Buffer.byteLength(JSON.stringify(message));
+  if (size > MAX_MESSAGE_BYTES) {
+    throw ApplicationFailure.nonRetryable(
+      `${meta.where}: the Segment ${call} message is ${size} bytes; Segment accepts at most ${MAX_MESSAGE_BYTES}. Map fewer fields.`,
+      'MessageTooLarge',
+    );
+  }
+  return { call, message };
+}
+
+/** Segment answers that a retry cannot fix are 4xx other than these. */
+const RETRYABLE_4XX = new Set([408, 410, 429, 460]);
+
 export function createSegmentActivities({ analytics, integration }: SegmentDeps) {
   return {
-    /** Sends one Segment call and completes only after Segment confirmed delivery. */
-    async segmentCall(input: SegmentCallInput): Promise<SegmentCallResult> {
-      if (!isSegmentAction(input.action)) {
-        throw ApplicationFailure.nonRetryable(`${input.where}: unknown Segment action "${input.action}"`, 'UnknownAction');
-      }
-      const parsed = segmentActions[input.action].schema.safeParse(input.fields);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0]!;
-        throw ApplicationFailure.nonRetryable(
-          `${input.where}: segment.${input.action} input is invalid at "${issue.path.join('.') || '(root)'}": ${issue.message}. Fix the recipe's mapping.`,
-          'InvalidMappingOutput',
-        );
-      }
-      const messageId = messageIdFor(input.messageIdSeed);
-      const message = {
-        ...parsed.data,
-        messageId,
-        timestamp: new Date(input.timestamp),
-        context: {
-          integration,
-          stripe: { event_id: input.stripeEventId, event_type: input.stripeEventType },
-        },
-      };
-      const size = Buffer.byteLength(JSON.stringify(message));
-      if (size > MAX_MESSAGE_BYTES) {
-        throw ApplicationFailure.nonRetryable(
-          `${input.where}: the Segment ${input.action} message is ${size} bytes; Segment accepts at most ${MAX_MESSAGE_BYTES}. Map fewer fields.`,
-          'MessageTooLarge',
-        );
-      }
-
+    /** Sends one Segment call (any of the Spec's six) and completes only after Segment confirmed delivery. */
+    async segmentCall(input: ActionInput): Promise<SegmentCallResult> {
+      const { call, message } = buildSegmentMessage(input, integration);
       await new Promise<void>((resolve, reject) => {
         const callback = (err?: unknown) => (err ? reject(err) : resolve());
-        switch (input.action) {
-          case 'identify':
-            analytics.identify(message as Parameters<Analytics['identify']>[0], callback);
-            break;
-        }
+        // Each call has its own params type; the schema above guarantees the shape.
+        (analytics[call] as (params: unknown, cb: (err?: unknown) => void) => void).call(analytics, message, callback);
       }).catch((err: unknown) => {
-        throw classifyDeliveryError(err, input);
+        throw classifyDeliveryError(err, input.meta.where, call);
       });
-      return { action: input.action, messageId, ...(parsed.data.userId ? { userId: parsed.data.userId } : {}) };
+      const m = message as { userId?: string; anonymousId?: string; event?: string };
+      return {
+        type: input.type,
+        messageId: message.messageId,
+        ...(m.userId ? { userId: m.userId } : {}),
+        ...(m.anonymousId ? { anonymousId: m.anonymousId } : {}),
+        ...(m.event ? { event: m.event } : {}),
+      };
     },
   };
 }
 
 /** analytics-node reports HTTP failures as "[status] statusText"; 4xx other than the retryable ones are permanent. */
-export function classifyDeliveryError(err: unknown, input: Pick<SegmentCallInput, 'where' | 'action'>): ApplicationFailure {
+export function classifyDeliveryError(err: unknown, where: string, call: string): ApplicationFailure {
   const reason = err instanceof Error ? err.message : String(err);
   const status = Number(/^\[(\d{3})\]/.exec(reason)?.[1]);
   if (status >= 400 && status < 500 && !RETRYABLE_4XX.has(status)) {
     const hint = status === 401 || status === 403 ? ' Check SEGMENT_WRITE_KEY.' : '';
-    return ApplicationFailure.nonRetryable(
-      `${input.where}: Segment rejected the ${input.action} call: HTTP ${reason}.${hint}`,
-      'SegmentRejected',
-    );
+    return ApplicationFailure.nonRetryable(`${where}: Segment rejected the ${call} call: HTTP ${reason}.${hint}`, 'SegmentRejected');
   }
-  if (/maximum|exceed/i.test(reason) && !status) {
-    return ApplicationFailure.nonRetryable(`${input.where}: Segment ${input.action} not sent: ${reason}`, 'MessageTooLarge');
-  }
-  return ApplicationFailure.retryable(`${input.where}: Segment delivery failed (will retry): ${reason}`, 'SegmentUnavailable');
+  return ApplicationFailure.retryable(`${where}: Segment delivery failed (will retry): ${reason}`, 'SegmentUnavailable');
 }

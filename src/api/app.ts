@@ -3,6 +3,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import Stripe from 'stripe';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { Logger } from 'pino';
+import { catalogDocument } from '../catalog';
 import { triggerForSlug } from '../catalog/triggers';
 import type { RecipeSet } from '../recipes/loader';
 import type { RecipeSnapshot } from '../recipes/types';
@@ -333,7 +334,10 @@ export function createIngress(deps: IngressDeps): Ingress {
   app.get('/openapi.json', route('openapi'), (_req, res) => {
     res.json(openapi);
   });
-  for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json']) app.all(path, methodNotAllowed('GET, HEAD'));
+  app.get('/v1/catalog', route('catalog'), (_req, res) => {
+    res.json(catalogDocument(deps.recipes()));
+  });
+  for (const path of ['/healthz', '/readyz', '/metrics', '/openapi.json', '/v1/catalog']) app.all(path, methodNotAllowed('GET, HEAD'));
 
   app.use((req: Request, res: Response) => {
     refuse(res, new Refusal(404, 'not_found', `No route for ${req.method} ${req.path.slice(0, 200)}.`));

@@ -127,6 +127,18 @@ export function openApiDocument() {
           responses: { '200': { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } } },
         },
       },
+      '/v1/catalog': {
+        get: {
+          operationId: 'catalog',
+          summary: 'Triggers, actions and published recipes',
+          responses: {
+            '200': json(
+              z.looseObject({ triggers: z.array(z.looseObject({ type: z.string(), slug: z.string(), title: z.string() })), actions: z.array(z.looseObject({ type: z.string() })), recipes: z.array(z.looseObject({ id: z.string(), trigger: z.string(), version: z.string() })) }),
+              'The catalog.',
+            ),
+          },
+        },
+      },
       '/openapi.json': {
         get: {
           operationId: 'openapi',

@@ -1,9 +1,12 @@
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import Stripe from 'stripe';
 import { buildTestEvent, fixtureTypes } from '../catalog/fixtures';
 import { ConfigError, loadConfig, resolveWebhookSecrets, type Config } from '../config';
 import { createLogger } from '../logger';
-import { RecipeError } from '../recipes/loader';
+import { dryRun } from '../recipes/dry-run';
+import { loadRecipes, RecipeError } from '../recipes/loader';
 import { MissingBinaryError } from '../temporal/binaries';
 import { VERSION } from '../version';
 import { startService, type Roles, type RunningService } from './service';
@@ -39,12 +42,19 @@ async function run(roles: Roles): Promise<void> {
   const logger = createLogger(config.LOG_LEVEL);
   const svc = await startService(config, logger, roles);
   if (roles.api) process.stdout.write(`${banner(config, svc)}\n`);
+  // `stripe-segment recipes reload` signals the process named here.
+  const pidFile = path.join(config.dataDir, 'stripe-segment.pid');
+  if (roles.api) {
+    mkdirSync(config.dataDir, { recursive: true });
+    writeFileSync(pidFile, `${process.pid}\n`);
+  }
 
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down: draining in-flight requests and activities');
+    if (roles.api) rmSync(pidFile, { force: true });
     await svc.stop();
     logger.info('stopped');
     process.exit(0);
@@ -114,6 +124,75 @@ export function buildProgram(): Command {
       const body = await res.text();
       process.stdout.write(`${type} ${event.id} → HTTP ${res.status} ${body}\n`);
       if (!res.ok) process.exitCode = 1;
+    });
+
+  const recipes = program.command('recipes').description('Inspect, check and publish recipes (RECIPES_DIR)');
+  recipes
+    .command('list')
+    .description('List the recipes with trigger, version and steps')
+    .action(() => {
+      const set = loadRecipes(loadConfig().recipesDir);
+      for (const r of set.recipes) {
+        process.stdout.write(
+          `${r.enabled ? '●' : '○'} ${r.id.padEnd(24)} ${r.trigger.padEnd(32)} ${r.version}  ${r.steps.map((s) => s.type).join(' → ')}\n`,
+        );
+      }
+    });
+  recipes
+    .command('validate')
+    .description('Load and compile every recipe; exit 1 with the file, field and reason of the first error')
+    .argument('[dir]', 'folder of recipes (default RECIPES_DIR)')
+    .action((dir?: string) => {
+      const set = loadRecipes(dir ? path.resolve(dir) : loadConfig().recipesDir);
+      process.stdout.write(`${set.recipes.length} recipe(s) valid; published triggers: ${set.triggers.join(', ')}\n`);
+    });
+  recipes
+    .command('dry-run')
+    .description('Run a recipe against a Stripe event file: prints the filter verdict and the exact Segment calls. No network.')
+    .argument('<recipe>', 'recipe id')
+    .requiredOption('--event <file>', 'a Stripe event (JSON), e.g. from `stripe events retrieve`')
+    .option('--lookup <name=file...>', 'a Stripe object for a stripe.lookup step, e.g. charge=charge.json')
+    .action(async (id: string, opts: { event: string; lookup?: string[] }) => {
+      const set = loadRecipes(loadConfig().recipesDir);
+      const recipe = set.byId(id);
+      if (!recipe) throw new UserError(`No recipe "${id}". Recipes: ${set.recipes.map((r) => r.id).join(', ')}`);
+      const readJson = (file: string) => {
+        try {
+          return JSON.parse(readFileSync(file, 'utf8'));
+        } catch (err) {
+          throw new UserError(`Cannot read ${file}: ${(err as Error).message}`);
+        }
+      };
+      const event = readJson(opts.event);
+      if (event?.type !== recipe.trigger) {
+        process.stderr.write(`note: the event is ${event?.type}; recipe ${id} is triggered by ${recipe.trigger}\n`);
+      }
+      const lookups = Object.fromEntries(
+        (opts.lookup ?? []).map((pair) => {
+          const [name, file] = pair.split('=');
+          if (!name || !file) throw new UserError(`--lookup takes name=file, got "${pair}"`);
+          return [name, readJson(file)];
+        }),
+      );
+      const result = await dryRun(recipe, event, { lookups });
+      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      if (result.outcome === 'failed') process.exitCode = 1;
+    });
+  recipes
+    .command('reload')
+    .description('Publish edited recipes: tell the running `stripe-segment start` to reload them (SIGHUP)')
+    .action(() => {
+      const config = loadConfig();
+      loadRecipes(config.recipesDir); // refuse before signalling: the service would keep the old set anyway
+      const pidFile = path.join(config.dataDir, 'stripe-segment.pid');
+      if (!existsSync(pidFile)) throw new UserError(`No running stripe-segment found (${pidFile} is missing). Is it started with this DATA_DIR?`);
+      const pid = Number(readFileSync(pidFile, 'utf8').trim());
+      try {
+        process.kill(pid, 'SIGHUP');
+      } catch (err) {
+        throw new UserError(`Cannot signal process ${pid} from ${pidFile}: ${(err as Error).message}`);
+      }
+      process.stdout.write(`recipes valid; reload requested from process ${pid}\n`);
     });
 
   return program;

@@ -1,6 +1,7 @@
 import type { Analytics } from '@segment/analytics-node';
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
+import { createStripeClient } from '../activities/stripe';
 import { createIngress } from '../api/app';
 import { listen } from '../api/server';
 import { resolveWebhookSecrets, type Config } from '../config';
@@ -111,6 +112,7 @@ export async function startService(config: Config, logger: Logger, roles: Roles)
         namespace: config.TEMPORAL_NAMESPACE,
         taskQueue: config.TEMPORAL_TASK_QUEUE,
         analytics,
+        stripe: config.STRIPE_API_KEY ? createStripeClient(config.STRIPE_API_KEY, config.STRIPE_API_BASE) : undefined,
       });
       const w = worker;
       workerRun = w.run();

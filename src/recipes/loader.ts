@@ -3,24 +3,30 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import jsonata from 'jsonata';
 import { z } from 'zod';
-import { isSegmentAction, segmentActions } from '../catalog/segment-actions';
-import type { RecipeSnapshot } from './types';
+import { actionFor, actions } from '../catalog/actions';
+import { STRIPE_LOOKUP_OBJECTS, type RecipeSnapshot, type RecipeStep } from './types';
 
 const expression = z.string().trim().min(1, 'must be a JSONata expression');
 
-const segmentStep = z
+const filterStep = z.object({ type: z.literal('filter'), if: expression, description: z.string().optional() }).strict();
+const lookupStep = z
   .object({
-    type: z
-      .string()
-      .regex(/^segment\.[a-z]+$/, 'must be "segment.<action>"')
-      .refine((t) => isSegmentAction(t.slice('segment.'.length)), {
-        message: `unknown Segment action; known: ${Object.keys(segmentActions)
-          .map((a) => `segment.${a}`)
-          .join(', ')}`,
-      }),
-    map: z.record(z.string(), expression).refine((m) => Object.keys(m).length > 0, 'must map at least one field'),
+    type: z.literal('stripe.lookup'),
+    object: z.enum(STRIPE_LOOKUP_OBJECTS),
+    id: expression,
+    as: z.string().regex(/^[a-z][a-zA-Z0-9_]*$/, 'must be a name such as "charge"'),
+    description: z.string().optional(),
   })
   .strict();
+const actionStep = z
+  .object({
+    type: z.string(),
+    map: z.record(z.string(), expression).refine((m) => Object.keys(m).length > 0, 'must map at least one field'),
+    description: z.string().optional(),
+  })
+  .strict();
+
+const STEP_TYPES = ['filter', 'stripe.lookup', ...actions.map((a) => a.type)];
 
 export const recipeFileSchema = z
   .object({
@@ -30,13 +36,14 @@ export const recipeFileSchema = z
     description: z.string().optional(),
     enabled: z.boolean().default(true),
     trigger: z.string().regex(/^[a-z_]+(\.[a-z_]+)+$/, 'must be a Stripe event type such as "charge.failed"'),
-    steps: z.array(segmentStep).min(1, 'a recipe needs at least one step'),
+    steps: z.array(z.record(z.string(), z.unknown())).min(1, 'a recipe needs at least one step'),
   })
   .strict();
 
 export interface LoadedRecipe extends RecipeSnapshot {
   file: string;
   enabled: boolean;
+  description?: string;
 }
 
 export class RecipeError extends Error {
@@ -54,6 +61,48 @@ function fieldPath(p: ReadonlyArray<PropertyKey>): string {
   return p.map((k, i) => (typeof k === 'number' ? `[${k}]` : `${i === 0 ? '' : '.'}${String(k)}`)).join('');
 }
 
+function compileOrRefuse(file: string, field: string, expr: string): void {
+  try {
+    jsonata(expr);
+  } catch (err) {
+    const e = err as { message?: string; position?: number };
+    throw new RecipeError(
+      file,
+      field,
+      `invalid JSONata expression: ${e.message ?? String(err)}${e.position !== undefined ? ` (at character ${e.position})` : ''}`,
+    );
+  }
+}
+
+function parseStep(file: string, i: number, raw: Record<string, unknown>): RecipeStep {
+  const at = `steps[${i}]`;
+  const refuse = (schemaResult: z.ZodSafeParseError<unknown>): never => {
+    const issue = schemaResult.error.issues[0]!;
+    throw new RecipeError(file, `${at}${issue.path.length ? `.${fieldPath(issue.path)}` : ''}`, issue.message);
+  };
+  const type = raw.type;
+  if (type === 'filter') {
+    const r = filterStep.safeParse(raw);
+    if (!r.success) return refuse(r);
+    compileOrRefuse(file, `${at}.if`, r.data.if);
+    return { kind: 'filter', type: 'filter', if: r.data.if };
+  }
+  if (type === 'stripe.lookup') {
+    const r = lookupStep.safeParse(raw);
+    if (!r.success) return refuse(r);
+    compileOrRefuse(file, `${at}.id`, r.data.id);
+    return { kind: 'lookup', type: 'stripe.lookup', object: r.data.object, id: r.data.id, as: r.data.as };
+  }
+  const action = typeof type === 'string' ? actionFor(type) : undefined;
+  if (!action) {
+    throw new RecipeError(file, `${at}.type`, `unknown step type ${JSON.stringify(type)}; known: ${STEP_TYPES.join(', ')}`);
+  }
+  const r = actionStep.safeParse(raw);
+  if (!r.success) return refuse(r);
+  for (const [field, expr] of Object.entries(r.data.map)) compileOrRefuse(file, `${at}.map.${field}`, expr);
+  return { kind: 'action', type: action.type, activity: action.activity, map: r.data.map };
+}
+
 /** Parses, validates and compiles one recipe file. Throws a RecipeError naming the file and the field. */
 export function parseRecipe(file: string, text: string): LoadedRecipe {
   const name = path.basename(file);
@@ -69,29 +118,25 @@ export function parseRecipe(file: string, text: string): LoadedRecipe {
     throw new RecipeError(name, fieldPath(issue.path), issue.message);
   }
   const recipe = parsed.data;
-  recipe.steps.forEach((step, i) => {
-    for (const [field, expr] of Object.entries(step.map)) {
-      try {
-        jsonata(expr);
-      } catch (err) {
-        const e = err as { message?: string; position?: number };
-        throw new RecipeError(
-          name,
-          `steps[${i}].map.${field}`,
-          `invalid JSONata expression: ${e.message ?? String(err)}${e.position !== undefined ? ` (at character ${e.position})` : ''}`,
-        );
-      }
-    }
-  });
+  const steps = recipe.steps.map((s, i) => parseStep(name, i, s));
+  if (!steps.some((s) => s.kind === 'action')) {
+    throw new RecipeError(name, 'steps', 'a recipe needs at least one action step (e.g. segment.track)');
+  }
   return {
     id: recipe.id,
     name: recipe.name,
+    ...(recipe.description ? { description: recipe.description } : {}),
     enabled: recipe.enabled,
     trigger: recipe.trigger,
-    steps: recipe.steps as RecipeSnapshot['steps'],
+    steps,
     version: createHash('sha256').update(text).digest('hex').slice(0, 12),
     file: name,
   };
+}
+
+/** The snapshot a run receives: what the workflow needs, nothing about files. */
+export function snapshotOf(r: LoadedRecipe): RecipeSnapshot {
+  return { id: r.id, name: r.name, version: r.version, trigger: r.trigger, steps: r.steps };
 }
 
 export class RecipeSet {
@@ -100,9 +145,8 @@ export class RecipeSet {
   constructor(readonly recipes: LoadedRecipe[]) {
     for (const r of recipes) {
       if (!r.enabled) continue;
-      const { file: _file, enabled: _enabled, ...snapshot } = r;
       const list = this.byTrigger.get(r.trigger) ?? [];
-      list.push(snapshot);
+      list.push(snapshotOf(r));
       this.byTrigger.set(r.trigger, list);
     }
   }
@@ -110,6 +154,10 @@ export class RecipeSet {
   /** The published (enabled) recipes whose trigger is this Stripe event type. */
   forEventType(type: string): RecipeSnapshot[] {
     return this.byTrigger.get(type) ?? [];
+  }
+
+  byId(id: string): LoadedRecipe | undefined {
+    return this.recipes.find((r) => r.id === id);
   }
 
   get triggers(): string[] {

@@ -1,5 +1,6 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import type { Analytics } from '@segment/analytics-node';
+import type Stripe from 'stripe';
 import { createActivities } from '../activities';
 import type { Logger } from '../logger';
 import { INTEGRATION } from '../version';
@@ -9,6 +10,8 @@ export interface WorkerOptions {
   namespace: string;
   taskQueue: string;
   analytics: Analytics;
+  /** With STRIPE_API_KEY: lookups; without, lookups give null and recipes fall back. */
+  stripe?: Stripe;
 }
 
 const PINO_LEVEL: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
@@ -41,6 +44,6 @@ export function createWorker(opts: WorkerOptions): Promise<Worker> {
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     workflowsPath: require.resolve('../workflows'),
-    activities: createActivities({ analytics: opts.analytics, integration: INTEGRATION }),
+    activities: createActivities({ analytics: opts.analytics, integration: INTEGRATION, stripe: opts.stripe }),
   });
 }

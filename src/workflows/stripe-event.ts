@@ -1,6 +1,8 @@
 import { ApplicationFailure, log, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { RecipeSnapshot } from '../recipes/types';
+import type { ActionInput } from '../activities/segment';
+import { actionMeta, stepWhere } from '../recipes/steps';
+import type { RecipeSnapshot, RecipeStep } from '../recipes/types';
 
 /** The subset of a Stripe event the workflow relies on; the rest travels along for mappings. */
 export interface StripeEvent {
@@ -9,6 +11,7 @@ export interface StripeEvent {
   created: number;
   livemode?: boolean;
   api_version?: string | null;
+  object?: string;
   data: { object: Record<string, unknown> };
   [key: string]: unknown;
 }
@@ -22,54 +25,88 @@ export interface StripeEventWorkflowInput {
 export interface StepResult {
   step: number;
   type: string;
-  messageId: string;
+  /** Segment messageId (or the action's own id of what it did). */
+  messageId?: string;
+  /** For lookups: whether an object was found, or why not. */
+  lookup?: string;
 }
 
+interface RecipeBase {
+  recipeId: string;
+  version: string;
+  steps: StepResult[];
+}
 export type RecipeResult =
-  | { recipeId: string; version: string; outcome: 'delivered'; steps: StepResult[] }
-  | { recipeId: string; version: string; outcome: 'failed'; steps: StepResult[]; error: string };
+  | (RecipeBase & { outcome: 'delivered' })
+  | (RecipeBase & { outcome: 'filtered'; filter: string; step: number })
+  | (RecipeBase & { outcome: 'failed'; error: string });
 
 export interface StripeEventWorkflowResult {
   eventId: string;
   recipes: RecipeResult[];
 }
 
-// Pure CPU work: a local activity, recorded in history as a marker, no extra server round trip.
-const { evaluateMapping } = proxyLocalActivities<Activities>({
+// Pure CPU work: local activities, recorded in history as markers, no extra server round trip.
+const { evaluateMapping, evaluateFilter } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '10s',
   retry: { maximumAttempts: 3 },
 });
 
-// Segment can be down for hours; keep trying with backoff for up to 3 days (Stripe's own retry window).
-const { segmentCall } = proxyActivities<Activities>({
+// Segment or Stripe can be down for hours; keep trying with backoff for up to 3 days (Stripe's own retry window).
+const remote = proxyActivities<Activities>({
   startToCloseTimeout: '90s',
   scheduleToCloseTimeout: '72h',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10m' },
 });
 
-/** Runs the recipe's steps in order, appending each delivered step to `steps`. */
-async function runRecipe(event: StripeEvent, recipe: RecipeSnapshot, steps: StepResult[]): Promise<void> {
+type ActionActivity = (input: ActionInput) => Promise<{ messageId?: string }>;
+
+type Outcome = { outcome: 'delivered' } | { outcome: 'filtered'; filter: string; step: number };
+
+/** Runs the recipe's steps in order, appending each completed step to `steps`. */
+async function runRecipe(event: StripeEvent, recipe: RecipeSnapshot, steps: StepResult[]): Promise<Outcome> {
+  const data: { event: StripeEvent; ai: Record<string, unknown>; lookup: Record<string, unknown> } = { event, ai: {}, lookup: {} };
   for (const [i, step] of recipe.steps.entries()) {
-    const where = `recipe ${recipe.id}@${recipe.version} step ${i} (${step.type})`;
-    const fields = await evaluateMapping({ where, expressions: step.map, data: { event } });
-    const action = step.type.slice('segment.'.length);
-    const result = await segmentCall({
-      action,
-      fields,
-      messageIdSeed: `${event.id}/${recipe.id}/${i}`,
-      timestamp: new Date(event.created * 1000).toISOString(),
-      stripeEventId: event.id,
-      stripeEventType: event.type,
-      where,
-    });
-    steps.push({ step: i, type: step.type, messageId: result.messageId });
+    const where = stepWhere(recipe, i, step.type);
+    const result = await runStep(event, recipe, i, step, where, data);
+    if (result === 'filtered' && step.kind === 'filter') return { outcome: 'filtered', filter: step.if, step: i };
+    if (typeof result === 'object') steps.push(result);
+  }
+  return { outcome: 'delivered' };
+}
+
+async function runStep(
+  event: StripeEvent,
+  recipe: RecipeSnapshot,
+  i: number,
+  step: RecipeStep,
+  where: string,
+  data: { event: StripeEvent; ai: Record<string, unknown>; lookup: Record<string, unknown> },
+): Promise<StepResult | 'filtered' | 'passed'> {
+  switch (step.kind) {
+    case 'filter':
+      return (await evaluateFilter({ where, expression: step.if, data })) ? 'passed' : 'filtered';
+    case 'lookup': {
+      const { id } = await evaluateMapping({ where, expressions: { id: step.id }, data });
+      const found = await remote.stripeLookup({ object: step.object, id, where });
+      data.lookup[step.as] = found.object;
+      return { step: i, type: step.type, lookup: found.object ? 'found' : (found.note ?? 'none') };
+    }
+    case 'action': {
+      const fields = await evaluateMapping({ where, expressions: step.map, data });
+      const activity = (remote as unknown as Record<string, ActionActivity | undefined>)[step.activity];
+      if (!activity) throw ApplicationFailure.nonRetryable(`${where}: no activity "${step.activity}" on this worker`, 'UnknownAction');
+      const result = await activity({ type: step.type, fields, meta: actionMeta(event, recipe.id, i, where) });
+      return { step: i, type: step.type, ...(result.messageId ? { messageId: result.messageId } : {}) };
+    }
   }
 }
 
 /**
  * One run per Stripe event (workflow id `stripe/<event.id>`). Each recipe runs independently:
- * one failing recipe does not stop the others. If any recipe failed, the run fails with a
- * message naming each failure, so it shows as Failed in the Web UI.
+ * one failing recipe does not stop the others. The result lists each recipe's outcome:
+ * delivered, filtered (with the filter), or failed (with the reason). If any recipe failed, the
+ * run fails with a message naming each failure, so it shows as Failed in the Web UI.
  */
 export async function stripeEventWorkflow({ event, recipes }: StripeEventWorkflowInput): Promise<StripeEventWorkflowResult> {
   const results = await Promise.all(
@@ -77,8 +114,7 @@ export async function stripeEventWorkflow({ event, recipes }: StripeEventWorkflo
       const base = { recipeId: recipe.id, version: recipe.version };
       const steps: StepResult[] = [];
       try {
-        await runRecipe(event, recipe, steps);
-        return { ...base, outcome: 'delivered', steps };
+        return { ...base, steps, ...(await runRecipe(event, recipe, steps)) };
       } catch (err) {
         const error = errorMessage(err);
         log.warn('recipe failed', { recipeId: recipe.id, error });

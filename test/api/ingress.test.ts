@@ -330,9 +330,31 @@ describe('Stripe ingress', () => {
     it('serves a valid OpenAPI 3.1 document of every route', async () => {
       expect(doc.openapi).toBe('3.1.0');
       expect(Object.keys(doc.paths).sort()).toEqual(
-        ['/healthz', '/metrics', '/openapi.json', '/readyz', '/v1/webhooks/stripe', '/v1/webhooks/stripe.trigger-{slug}'].sort(),
+        ['/healthz', '/metrics', '/openapi.json', '/readyz', '/v1/catalog', '/v1/webhooks/stripe', '/v1/webhooks/stripe.trigger-{slug}'].sort(),
       );
       expect(doc).toEqual(JSON.parse(JSON.stringify(openApiDocument())));
+    });
+
+    it('serves the catalog: ten triggers with their endpoints, the six Segment actions, the published recipes', async () => {
+      const res = await post('/v1/catalog', '', {}, 'GET');
+      expectContract(doc, 'GET', '/v1/catalog', res.status, res.body);
+      expect(res.body.triggers.map((t: any) => t.type)).toEqual([
+        'charge.failed',
+        'checkout.session.completed',
+        'customer.created',
+        'charge.dispute.created',
+        'invoice.paid',
+        'invoice.payment_failed',
+        'customer.subscription.created',
+        'customer.subscription.deleted',
+        'payment_intent.succeeded',
+        'charge.refunded',
+      ]);
+      expect(res.body.triggers[0]).toMatchObject({ slug: 'charge-failed', title: 'Charge Failed', endpoint: '/v1/webhooks/stripe.trigger-charge-failed', fields: { type: 'object' } });
+      expect(res.body.actions.map((a: any) => a.type)).toEqual(['segment.identify', 'segment.track', 'segment.group', 'segment.alias', 'segment.page', 'segment.screen']);
+      expect(res.body.actions.find((a: any) => a.type === 'segment.track').fields.required).toContain('event');
+      expect(res.body.recipes).toHaveLength(10);
+      expect(res.body.recipes.find((r: any) => r.id === 'charge-failed')).toMatchObject({ trigger: 'charge.failed', version: expect.stringMatching(/^[0-9a-f]{12}$/), steps: ['segment.identify', 'segment.track'] });
     });
 
     it('answers health and readiness as documented', async () => {

@@ -61,3 +61,50 @@ describe('CLI start-up errors', () => {
     expect(r.stderr).toBe(`stripe-segment: Cannot reach ${url}: ECONNREFUSED. Is stripe-segment running (npm start)?\n`);
   });
 });
+
+describe('recipes commands', () => {
+  const fixture = path.join(ROOT, 'src', 'catalog', 'fixtures', 'checkout.session.completed.json');
+
+  it('`recipes list` shows each recipe with trigger, version and steps', async () => {
+    const r = await cli(['recipes', 'list']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^● checkout-completed\s+checkout\.session\.completed\s+[0-9a-f]{12}\s+segment\.track → segment\.identify$/m);
+    expect(r.stdout.trim().split('\n')).toHaveLength(10);
+  });
+
+  it('`recipes validate` accepts the defaults and refuses a broken folder with the file, step and reason', async () => {
+    expect((await cli(['recipes', 'validate'])).stdout).toMatch(/^10 recipe\(s\) valid/);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ss-cli-recipes-'));
+    writeFileSync(path.join(dir, 'x.json'), JSON.stringify({ id: 'x', name: 'X', trigger: 'charge.failed', steps: [{ type: 'segment.track', map: { event: "'A' &" } }] }));
+    const r = await cli(['recipes', 'validate', dir]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^stripe-segment: Recipe error: x\.json: steps\[0\]\.map\.event: invalid JSONata expression/);
+  });
+
+  it('`recipes dry-run` prints the filter verdict and the exact Segment calls', async () => {
+    const r = await cli(['recipes', 'dry-run', 'checkout-completed', '--event', fixture]);
+    expect(r.code).toBe(0);
+    const result = JSON.parse(r.stdout);
+    expect(result).toMatchObject({ recipeId: 'checkout-completed', outcome: 'delivered' });
+    expect(result.steps.map((s: any) => [s.message.type, s.message.event])).toEqual([
+      ['track', 'Order Completed'],
+      ['identify', undefined],
+    ]);
+    expect(result.steps[0].message.properties).toMatchObject({ total: 51.4, currency: 'EUR' });
+  });
+
+  it('`recipes dry-run` uses a provided lookup object', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'ss-cli-lookup-'));
+    const charge = path.join(dir, 'charge.json');
+    writeFileSync(charge, JSON.stringify({ id: 'ch_1', customer: 'cus_from_lookup' }));
+    const event = path.join(ROOT, 'src', 'catalog', 'fixtures', 'charge.dispute.created.json');
+    const r = await cli(['recipes', 'dry-run', 'dispute-created', '--event', event, '--lookup', `charge=${charge}`]);
+    expect(JSON.parse(r.stdout).steps[1].message).toMatchObject({ userId: 'cus_from_lookup', event: 'Dispute Created' });
+  });
+
+  it('`recipes reload` says when no service is running', async () => {
+    const r = await cli(['recipes', 'reload']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/No running stripe-segment found \(.*stripe-segment\.pid is missing\)/);
+  });
+});

@@ -10,10 +10,17 @@ import { startCaptureSink, type CaptureSink } from '../../src/segment/capture-si
 import { SA } from '../../src/temporal/search-attributes';
 import { freePort, portOpen, waitUntil } from '../helpers/net';
 import { postWebhook, signedEvent } from '../helpers/stripe';
+import { buildTestEvent } from '../../src/catalog/fixtures';
+import { slugOf, triggers } from '../../src/catalog/triggers';
+import { dryRun } from '../../src/recipes/dry-run';
+import { loadRecipes } from '../../src/recipes/loader';
+import type { StripeEventWorkflowResult } from '../../src/workflows';
+import Stripe from 'stripe';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const BIN = path.join(ROOT, 'bin', 'stripe-segment.js');
-const RECIPE = 'charge-failed-identify';
+const RECIPE = 'charge-failed';
+const recipes = loadRecipes(path.join(ROOT, 'recipes'));
 
 /**
  * The real app, as `npm start` runs it (compiled CLI, embedded Temporal dev server, worker,
@@ -83,6 +90,10 @@ describe('end to end: signed Stripe webhook → Temporal → Segment', () => {
   });
 
   const messagesWithId = (id: string) => sink.messages.filter((m) => m.messageId === id);
+  const signedPayload = (event: object) => {
+    const payload = JSON.stringify(event);
+    return { payload, signature: Stripe.webhooks.generateTestHeaderString({ payload, secret }) };
+  };
 
   it('turns a signed charge.failed into a Segment identify and a completed, searchable run', async () => {
     const { event, payload, signature } = signedEvent(secret, 'charge.failed', { customer: 'cus_e2e_1' });
@@ -111,7 +122,11 @@ describe('end to end: signed Stripe webhook → Temporal → Segment', () => {
 
     const handle = client.workflow.getHandle(`stripe/${event.id}`);
     const result = await handle.result();
-    expect(result.recipes[0]).toMatchObject({ recipeId: RECIPE, outcome: 'delivered', steps: [{ messageId }] });
+    expect(result.recipes[0]).toMatchObject({
+      recipeId: RECIPE,
+      outcome: 'delivered',
+      steps: [{ type: 'segment.identify', messageId }, { type: 'segment.track', messageId: messageIdFor(`${event.id}/${RECIPE}/1`) }],
+    });
     const desc = await handle.describe();
     expect(desc.status.name).toBe('COMPLETED');
     expect(desc.typedSearchAttributes.get(SA.eventType)).toBe('charge.failed');
@@ -119,6 +134,27 @@ describe('end to end: signed Stripe webhook → Temporal → Segment', () => {
     expect(desc.typedSearchAttributes.get(SA.recipeIds)).toEqual([RECIPE]);
     expect(await desc.staticSummary()).toBe('charge.failed · cus_e2e_1 → 1 recipe');
     expect(desc.memo).toMatchObject({ apiVersion: charge && (event as any).api_version, recipes: [{ id: RECIPE }] });
+  });
+
+  it.each(triggers.map((t) => t.type))('delivers %s through its default recipe exactly as the dry run predicts', async (type) => {
+    const event = buildTestEvent(type);
+    const { payload, signature } = signedPayload(event);
+    const res = await postWebhook(`${webhookUrl.replace('/stripe', `/stripe.trigger-${slugOf(type)}`)}`, payload, signature);
+    expect(res.status).toBe(200);
+    const expected = (await Promise.all(recipes.forEventType(type).map((r) => dryRun(r, event)))).flatMap((r) => {
+      expect(r.outcome).toBe('delivered');
+      return r.steps.flatMap((st) => (st.message ? [JSON.parse(JSON.stringify(st.message))] : []));
+    });
+    expect(expected.length).toBeGreaterThan(0);
+    await waitUntil(() => expected.every((m) => messagesWithId(m.messageId).length > 0), 30_000, `the ${type} calls to reach Segment`);
+    for (const m of expected) {
+      const got = messagesWithId(m.messageId);
+      expect(got).toHaveLength(1);
+      const { context: _c, ...rest } = m;
+      expect(got[0]).toMatchObject(rest);
+    }
+    const result: StripeEventWorkflowResult = await client.workflow.getHandle(`stripe/${event.id}`).result();
+    expect(result.recipes.map((r) => r.outcome)).toEqual(recipes.forEventType(type).map(() => 'delivered'));
   });
 
   it('makes a duplicate delivery, even a concurrent one, neither a second run nor a second message', async () => {
@@ -240,7 +276,8 @@ describe('end to end: capture sink and recipe reload', () => {
     recipe.steps[0].map.traits = "{ 'plan_at_risk': true }";
     writeFileSync(file, JSON.stringify(recipe, null, 2));
     const version = createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 12);
-    app.kill('SIGHUP');
+    const { stdout } = await promisify(execFile)(process.execPath, [BIN, 'recipes', 'reload'], { cwd: ROOT, env });
+    expect(stdout).toMatch(/^recipes valid; reload requested from process \d+/);
     await waitUntil(() => output.includes(`${RECIPE}@${version}`), 10_000, 'the reload to be logged');
 
     const { event, payload, signature } = signedEvent(secret, 'charge.failed', { customer: 'cus_sink_2' });
@@ -264,7 +301,7 @@ describe('end to end: capture sink and recipe reload', () => {
     app.kill('SIGHUP');
     await waitUntil(() => output.includes('recipe reload refused'), 10_000, 'the refusal to be logged');
     const line = output.split('\n').find((l) => l.includes('recipe reload refused'));
-    expect(line).toContain('charge-failed-identify.json: not valid JSON');
+    expect(line).toContain('charge-failed.json: not valid JSON');
     const { payload, signature } = signedEvent(secret, 'charge.failed');
     expect((await postWebhook(`${base}/v1/webhooks/stripe`, payload, signature)).status).toBe(200);
   });

@@ -15,9 +15,14 @@ import { createAnalytics } from '../../src/segment/client';
 import { ensureNamespaceSetup, MIN_RETENTION_SECONDS } from '../../src/temporal/namespace-setup';
 import { stripeEventWorkflow, type StripeEvent } from '../../src/workflows';
 import { createLocalTestEnv } from '../helpers/temporal';
+import { startStripeMock, type StripeMock } from '../helpers/stripe-mock';
+import { createStripeClient } from '../../src/activities/stripe';
+import { anonymousId } from '../../src/recipes/functions';
 
 const taskQueue = 'test-stripe-event';
 const [chargeFailedRecipe] = loadRecipes(path.resolve('recipes')).forEventType('charge.failed');
+const RECIPE = 'charge-failed';
+const testRecipe = (id: string, version: string, steps: RecipeSnapshot['steps']): RecipeSnapshot => ({ id, name: id, version, trigger: 'charge.failed', steps });
 
 describe('stripeEventWorkflow on a real Temporal dev server', () => {
   let env: TestWorkflowEnvironment;
@@ -26,16 +31,22 @@ describe('stripeEventWorkflow on a real Temporal dev server', () => {
   let worker: Worker;
   let running: Promise<void>;
   let answers: SinkResponse[] = [];
+  let stripeMock: StripeMock;
 
   beforeAll(async () => {
     env = await createLocalTestEnv();
+    stripeMock = await startStripeMock();
     sink = await startCaptureSink({ respond: () => answers.shift() });
     analytics = createAnalytics({ writeKey: 'wk_wf', host: sink.url, flushIntervalMs: 20 });
     worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue,
       workflowsPath: require.resolve('../../src/workflows'),
-      activities: createActivities({ analytics, integration: { name: 'stripe-segment', version: 'test' } }),
+      activities: createActivities({
+        analytics,
+        integration: { name: 'stripe-segment', version: 'test' },
+        stripe: createStripeClient('sk_test_123', stripeMock.url),
+      }),
     });
     running = worker.run();
   });
@@ -45,6 +56,7 @@ describe('stripeEventWorkflow on a real Temporal dev server', () => {
     await running;
     await analytics?.closeAndFlush({ timeout: 2000 });
     await sink?.close();
+    await stripeMock?.stop();
     await env?.teardown();
   });
 
@@ -67,30 +79,36 @@ describe('stripeEventWorkflow on a real Temporal dev server', () => {
   it('identifies the customer in Segment and records recipe, version and messageId', async () => {
     const event = newEvent('cus_wf_1');
     const result = await run(event, [chargeFailedRecipe!]);
-    const messageId = messageIdFor(`${event.id}/charge-failed-identify/0`);
+    const identifyId = messageIdFor(`${event.id}/${RECIPE}/0`);
+    const trackId = messageIdFor(`${event.id}/${RECIPE}/1`);
     expect(result).toEqual({
       eventId: event.id,
       recipes: [
         {
-          recipeId: 'charge-failed-identify',
+          recipeId: RECIPE,
           version: chargeFailedRecipe!.version,
           outcome: 'delivered',
-          steps: [{ step: 0, type: 'segment.identify', messageId }],
+          steps: [
+            { step: 0, type: 'segment.identify', messageId: identifyId },
+            { step: 1, type: 'segment.track', messageId: trackId },
+          ],
         },
       ],
     });
-    expect(sink.messages).toHaveLength(1);
-    expect(sink.messages[0]).toMatchObject({ type: 'identify', userId: 'cus_wf_1', messageId });
+    expect(sink.messages).toHaveLength(2);
+    expect(sink.messages[0]).toMatchObject({ type: 'identify', userId: 'cus_wf_1', messageId: identifyId });
+    expect(sink.messages[1]).toMatchObject({ type: 'track', event: 'Payment Failed', userId: 'cus_wf_1', messageId: trackId });
   });
 
   it('rides out a Segment outage with retries and delivers once', async () => {
     answers.push({ status: 500 }, { status: 503 });
     const event = newEvent();
     await run(event, [chargeFailedRecipe!]);
-    expect(sink.requests.map((r) => r.status)).toEqual([500, 503, 200]);
+    // The identify is retried through the outage; the track follows once it is delivered.
+    expect(sink.requests.map((r) => r.status)).toEqual([500, 503, 200, 200]);
     // The same messageId on every attempt, so Segment can dedup.
-    expect(new Set(sink.requests.map((r) => r.messages[0]!.messageId)).size).toBe(1);
-    expect(sink.messages).toHaveLength(1);
+    expect(new Set(sink.requests.slice(0, 3).map((r) => r.messages[0]!.messageId)).size).toBe(1);
+    expect(sink.messages.map((m) => m.type)).toEqual(['identify', 'track']);
   });
 
   it('fails the run without retrying when Segment rejects the write key', async () => {
@@ -101,18 +119,12 @@ describe('stripeEventWorkflow on a real Temporal dev server', () => {
     const cause = (err as WorkflowFailedError).cause as ApplicationFailure;
     expect(cause.type).toBe('RecipeFailed');
     expect(cause.message).toMatch(/1 of 1 recipe\(s\) failed for charge\.failed/);
-    expect(cause.message).toMatch(/charge-failed-identify: .*HTTP \[401\].*Check SEGMENT_WRITE_KEY/);
+    expect(cause.message).toMatch(/charge-failed: .*HTTP \[401\].*Check SEGMENT_WRITE_KEY/);
     expect(sink.requests).toHaveLength(1);
   });
 
   it('runs recipes independently: one failing recipe does not stop the others', async () => {
-    const broken: RecipeSnapshot = {
-      id: 'broken',
-      name: 'No user id',
-      version: 'v0',
-      trigger: 'charge.failed',
-      steps: [{ type: 'segment.identify', map: { traits: "{ 'x': 1 }" } }],
-    };
+    const broken = testRecipe('broken', 'v0', [{ kind: 'action', type: 'segment.identify', activity: 'segmentCall', map: { traits: "{ 'x': 1 }" } }]);
     const event = newEvent('cus_wf_2');
     const err = (await run(event, [broken, chargeFailedRecipe!]).catch((e: unknown) => e)) as WorkflowFailedError;
     const cause = err.cause as ApplicationFailure;
@@ -120,9 +132,31 @@ describe('stripeEventWorkflow on a real Temporal dev server', () => {
     const [details] = cause.details as [{ recipes: Array<{ recipeId: string; outcome: string }> }];
     expect(details.recipes.map((r) => [r.recipeId, r.outcome])).toEqual([
       ['broken', 'failed'],
-      ['charge-failed-identify', 'delivered'],
+      [RECIPE, 'delivered'],
     ]);
-    expect(sink.messages.map((m) => m.userId)).toEqual(['cus_wf_2']);
+    expect(sink.messages.map((m) => m.userId)).toEqual(['cus_wf_2', 'cus_wf_2']);
+  });
+
+  it('records a filtered recipe with its filter, and sends nothing for it', async () => {
+    const filtered = testRecipe('big-only', 'v1', [
+      { kind: 'filter', type: 'filter', if: 'event.data.object.amount >= 100000' },
+      { kind: 'action', type: 'segment.track', activity: 'segmentCall', map: { userId: "'x'", event: "'Big'" } },
+    ]);
+    const event = newEvent();
+    const result = await run(event, [filtered]);
+    expect(result.recipes).toEqual([
+      { recipeId: 'big-only', version: 'v1', outcome: 'filtered', filter: 'event.data.object.amount >= 100000', step: 0, steps: [] },
+    ]);
+    expect(sink.requests).toHaveLength(0);
+  });
+
+  it('looks up the disputed charge in Stripe (stripe-mock) before tracking "Dispute Created"', async () => {
+    const [dispute] = loadRecipes(path.resolve('recipes')).forEventType('charge.dispute.created');
+    const event = buildTestEvent('charge.dispute.created') as unknown as StripeEvent;
+    const result = await run(event, [dispute!]);
+    expect(result.recipes[0]).toMatchObject({ outcome: 'delivered', steps: [{ type: 'stripe.lookup', lookup: 'found' }, { type: 'segment.track' }] });
+    // stripe-mock's charge has no customer and no email: the payer is anonymous, from the payment.
+    expect(sink.messages[0]).toMatchObject({ type: 'track', event: 'Dispute Created', anonymousId: anonymousId((event.data.object as any).payment_intent) });
   });
 
   it('sets up the namespace: search attributes and at least 72 h retention, idempotently', async () => {
