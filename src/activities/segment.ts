@@ -2,6 +2,7 @@ import type { Analytics } from '@segment/analytics-node';
 import { ApplicationFailure } from '@temporalio/common';
 import { v5 as uuidv5 } from 'uuid';
 import { MAX_MESSAGE_BYTES, actionFor, isSegmentCall, type SegmentCall } from '../catalog/actions';
+import { DeliveryTracker } from '../segment/delivery';
 
 /** Namespace of the deterministic Segment messageIds (UUIDv5). Never change it: Segment dedups on messageId. */
 export const MESSAGE_ID_NAMESPACE = '6f1c3f5e-3b7e-4c55-9d0b-5a2f4f1f8c1d';
@@ -95,16 +96,19 @@ export function buildSegmentMessage(input: ActionInput, integration: SegmentDeps
 /** Segment answers that a retry cannot fix are 4xx other than these. */
 const RETRYABLE_4XX = new Set([408, 410, 429, 460]);
 
+/** Longer than a Segment request (10 s) plus a Retry-After wait the client honours (60 s). */
+const CONFIRMATION_TIMEOUT_MS = 80_000;
+
 export function createSegmentActivities({ analytics, integration }: SegmentDeps) {
+  const deliveries = new DeliveryTracker(analytics);
   return {
     /** Sends one Segment call (any of the Spec's six) and completes only after Segment confirmed delivery. */
     async segmentCall(input: ActionInput): Promise<SegmentCallResult> {
       const { call, message } = buildSegmentMessage(input, integration);
-      await new Promise<void>((resolve, reject) => {
-        const callback = (err?: unknown) => (err ? reject(err) : resolve());
-        // Each call has its own params type; the schema above guarantees the shape.
-        (analytics[call] as (params: unknown, cb: (err?: unknown) => void) => void).call(analytics, message, callback);
-      }).catch((err: unknown) => {
+      const delivered = deliveries.wait(message.messageId, CONFIRMATION_TIMEOUT_MS);
+      // Each call has its own params type; the schema above guarantees the shape.
+      (analytics[call] as (params: unknown) => void).call(analytics, message);
+      await delivered.catch((err: unknown) => {
         throw classifyDeliveryError(err, input.meta.where, call);
       });
       const m = message as { userId?: string; anonymousId?: string; event?: string };
