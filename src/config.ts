@@ -35,7 +35,8 @@ const envSchema = z.object({
   SEGMENT_WEBHOOK_SECRET: optionalString,
   OPENAI_API_KEY: optionalString,
   OPENAI_BASE_URL: url.optional(),
-  OPENAI_MODEL: z.string().default('gpt-4o-mini'),
+  OPENAI_MODEL: z.string().min(1).default('gpt-4o-mini'),
+  OPENAI_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(20_000),
   TEMPORAL_ADDRESS: optionalString,
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('stripe-segment'),
@@ -47,6 +48,11 @@ const envSchema = z.object({
 });
 
 export type Env = z.infer<typeof envSchema>;
+
+/** How recipes load under this config: classify steps need OPENAI_API_KEY. */
+export function recipeLoadOptions(config: Pick<Env, 'OPENAI_API_KEY' | 'OPENAI_MODEL'>) {
+  return { openai: config.OPENAI_API_KEY !== undefined, defaultModel: config.OPENAI_MODEL };
+}
 
 export interface Config extends Env {
   /** true when no TEMPORAL_ADDRESS is set: `start` runs the embedded dev server. */

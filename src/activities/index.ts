@@ -1,8 +1,9 @@
 import { createExpressionActivities } from './expressions';
+import { createOpenAIActivities, type OpenAIDeps } from './openai';
 import { createSegmentActivities, type SegmentDeps } from './segment';
 import { createStripeActivities, type StripeDeps } from './stripe';
 
-export type ActivityDeps = SegmentDeps & StripeDeps;
+export type ActivityDeps = SegmentDeps & StripeDeps & OpenAIDeps;
 
 /**
  * Every activity of the worker, built once with its clients (Temporal's dependency-injection
@@ -14,6 +15,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createExpressionActivities(),
     ...createSegmentActivities(deps),
     ...createStripeActivities(deps),
+    ...createOpenAIActivities(deps),
   };
 }
 

@@ -1,9 +1,14 @@
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-/** The ingress's Prometheus metrics, in a registry of their own (served at GET /metrics). */
-export function createIngressMetrics() {
+/** A registry with the Node process metrics: one per process, served at GET /metrics. */
+export function createRegistry(): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'stripe_segment_' });
+  return registry;
+}
+
+/** The ingress's Prometheus metrics. */
+export function createIngressMetrics(registry: Registry = createRegistry()) {
   return {
     registry,
     requests: new Counter({

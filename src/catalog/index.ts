@@ -26,6 +26,7 @@ export function catalogDocument(recipes: RecipeSet) {
     steps: {
       filter: 'Stops the recipe (outcome "filtered") unless `if`, a JSONata expression over { event, ai, lookup }, is true.',
       'stripe.lookup': 'Retrieves a Stripe object (charge, customer, invoice, payment_intent, subscription) into lookup.<as>; null without STRIPE_API_KEY.',
+      classify: 'Asks an OpenAI-compatible model (OPENAI_API_KEY) to classify the picked input; the reply, validated against the declared output, lands in ai.*.',
     },
     functions: recipeFunctionDocs,
     recipes: recipes.recipes.map((r) => ({

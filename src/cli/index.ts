@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import Stripe from 'stripe';
 import { buildTestEvent, fixtureTypes } from '../catalog/fixtures';
-import { ConfigError, loadConfig, resolveWebhookSecrets, type Config } from '../config';
+import { ConfigError, loadConfig, recipeLoadOptions, resolveWebhookSecrets, type Config } from '../config';
 import { createLogger } from '../logger';
 import { dryRun } from '../recipes/dry-run';
 import { loadRecipes, RecipeError } from '../recipes/loader';
@@ -131,7 +131,8 @@ export function buildProgram(): Command {
     .command('list')
     .description('List the recipes with trigger, version and steps')
     .action(() => {
-      const set = loadRecipes(loadConfig().recipesDir);
+      const config = loadConfig();
+      const set = loadRecipes(config.recipesDir, recipeLoadOptions(config));
       for (const r of set.recipes) {
         process.stdout.write(
           `${r.enabled ? '●' : '○'} ${r.id.padEnd(24)} ${r.trigger.padEnd(32)} ${r.version}  ${r.steps.map((s) => s.type).join(' → ')}\n`,
@@ -143,7 +144,8 @@ export function buildProgram(): Command {
     .description('Load and compile every recipe; exit 1 with the file, field and reason of the first error')
     .argument('[dir]', 'folder of recipes (default RECIPES_DIR)')
     .action((dir?: string) => {
-      const set = loadRecipes(dir ? path.resolve(dir) : loadConfig().recipesDir);
+      const config = loadConfig();
+      const set = loadRecipes(dir ? path.resolve(dir) : config.recipesDir, recipeLoadOptions(config));
       process.stdout.write(`${set.recipes.length} recipe(s) valid; published triggers: ${set.triggers.join(', ')}\n`);
     });
   recipes
@@ -152,8 +154,11 @@ export function buildProgram(): Command {
     .argument('<recipe>', 'recipe id')
     .requiredOption('--event <file>', 'a Stripe event (JSON), e.g. from `stripe events retrieve`')
     .option('--lookup <name=file...>', 'a Stripe object for a stripe.lookup step, e.g. charge=charge.json')
-    .action(async (id: string, opts: { event: string; lookup?: string[] }) => {
-      const set = loadRecipes(loadConfig().recipesDir);
+    .option('--ai <file>', 'the `ai` fields a classify step would give, e.g. {"urgency": "high"}')
+    .action(async (id: string, opts: { event: string; lookup?: string[]; ai?: string }) => {
+      // The dry run calls no model, so classify steps load as if OPENAI_API_KEY were set.
+      const config = loadConfig();
+      const set = loadRecipes(config.recipesDir, { ...recipeLoadOptions(config), openai: true });
       const recipe = set.byId(id);
       if (!recipe) throw new UserError(`No recipe "${id}". Recipes: ${set.recipes.map((r) => r.id).join(', ')}`);
       const readJson = (file: string) => {
@@ -174,7 +179,7 @@ export function buildProgram(): Command {
           return [name, readJson(file)];
         }),
       );
-      const result = await dryRun(recipe, event, { lookups });
+      const result = await dryRun(recipe, event, { lookups, ...(opts.ai ? { ai: readJson(opts.ai) } : {}) });
       process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
       if (result.outcome === 'failed') process.exitCode = 1;
     });
@@ -183,7 +188,7 @@ export function buildProgram(): Command {
     .description('Publish edited recipes: tell the running `stripe-segment start` to reload them (SIGHUP)')
     .action(() => {
       const config = loadConfig();
-      loadRecipes(config.recipesDir); // refuse before signalling: the service would keep the old set anyway
+      loadRecipes(config.recipesDir, recipeLoadOptions(config)); // refuse before signalling: the service would keep the old set anyway
       const pidFile = path.join(config.dataDir, 'stripe-segment.pid');
       if (!existsSync(pidFile)) throw new UserError(`No running stripe-segment found (${pidFile} is missing). Is it started with this DATA_DIR?`);
       const pid = Number(readFileSync(pidFile, 'utf8').trim());

@@ -1,10 +1,12 @@
 import type { Analytics } from '@segment/analytics-node';
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
+import { createAiMetrics, createOpenAIClient } from '../activities/openai';
 import { createStripeClient } from '../activities/stripe';
+import { createIngressMetrics, createRegistry } from '../api/metrics';
 import { createIngress } from '../api/app';
 import { listen } from '../api/server';
-import { resolveWebhookSecrets, type Config } from '../config';
+import { recipeLoadOptions, resolveWebhookSecrets, type Config } from '../config';
 import type { Logger } from '../logger';
 import { loadRecipes, type RecipeSet } from '../recipes/loader';
 import { startCaptureSink, type CaptureSink } from '../segment/capture-sink';
@@ -42,6 +44,8 @@ export interface RunningService {
  */
 export async function startService(config: Config, logger: Logger, roles: Roles): Promise<RunningService> {
   const stops: Array<() => Promise<void>> = [];
+  // One Prometheus registry per process: the ingress serves it, the worker's AI metrics add to it.
+  const registry = createRegistry();
   const stopAll = async () => {
     for (const stop of stops.reverse()) {
       try {
@@ -54,10 +58,11 @@ export async function startService(config: Config, logger: Logger, roles: Roles)
   };
 
   try {
-    let recipeSet = loadRecipes(config.recipesDir);
+    const loadOptions = recipeLoadOptions(config);
+    let recipeSet = loadRecipes(config.recipesDir, loadOptions);
     logger.info({ recipes: recipeSet.recipes.map((r) => `${r.id}@${r.version}`), triggers: recipeSet.triggers }, 'recipes loaded');
     const reloadRecipes = () => {
-      recipeSet = loadRecipes(config.recipesDir);
+      recipeSet = loadRecipes(config.recipesDir, loadOptions);
       logger.info({ recipes: recipeSet.recipes.map((r) => `${r.id}@${r.version}`) }, 'recipes reloaded');
       return recipeSet;
     };
@@ -113,6 +118,8 @@ export async function startService(config: Config, logger: Logger, roles: Roles)
         taskQueue: config.TEMPORAL_TASK_QUEUE,
         analytics,
         stripe: config.STRIPE_API_KEY ? createStripeClient(config.STRIPE_API_KEY, config.STRIPE_API_BASE) : undefined,
+        openai: config.OPENAI_API_KEY ? createOpenAIClient(config.OPENAI_API_KEY, config.OPENAI_BASE_URL, config.OPENAI_TIMEOUT_MS) : undefined,
+        aiMetrics: createAiMetrics(registry),
       });
       const w = worker;
       workerRun = w.run();
@@ -143,6 +150,7 @@ export async function startService(config: Config, logger: Logger, roles: Roles)
         secrets,
         logger,
         toleranceSeconds: config.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
+        metrics: createIngressMetrics(registry),
         livemode: config.STRIPE_LIVEMODE,
       });
       const listening = await listen(ingress, config.PORT, config.HOST);

@@ -13,6 +13,9 @@ export interface DryRunStep {
   fields?: Record<string, unknown>;
   /** For a lookup: what it would have fetched. */
   lookup?: string;
+  /** For classify: the `ai` fields used (given, or none in a dry run). */
+  ai?: Record<string, unknown>;
+  skipped?: string;
 }
 
 export interface DryRunResult {
@@ -33,10 +36,10 @@ export interface DryRunResult {
 export async function dryRun(
   recipe: RecipeSnapshot,
   event: { id: string; type: string; created: number },
-  opts: { lookups?: Record<string, unknown>; evaluator?: ExpressionEvaluator } = {},
+  opts: { lookups?: Record<string, unknown>; ai?: Record<string, unknown>; evaluator?: ExpressionEvaluator } = {},
 ): Promise<DryRunResult> {
   const evaluator = opts.evaluator ?? new ExpressionEvaluator();
-  const data = { event, ai: {}, lookup: {} as Record<string, unknown> };
+  const data = { event, ai: {} as Record<string, unknown>, lookup: {} as Record<string, unknown> };
   const steps: DryRunStep[] = [];
   const base = { recipeId: recipe.id, version: recipe.version, steps };
   for (const [i, step] of recipe.steps.entries()) {
@@ -44,6 +47,10 @@ export async function dryRun(
     try {
       if (step.kind === 'filter') {
         if (!(await evaluator.filter(step.if, data))) return { ...base, outcome: 'filtered', filter: step.if };
+      } else if (step.kind === 'classify') {
+        // No model call in a dry run: `ai` is what the caller gives (e.g. --ai reply.json), else empty.
+        Object.assign(data.ai, opts.ai ?? {});
+        steps.push({ step: i, type: step.type, ai: opts.ai ?? {}, ...(step.skipped && !opts.ai ? { skipped: step.skipped } : {}) });
       } else if (step.kind === 'lookup') {
         const value = opts.lookups?.[step.as] ?? null;
         data.lookup[step.as] = value;

@@ -18,6 +18,23 @@ const lookupStep = z
     description: z.string().optional(),
   })
   .strict();
+const classifyOutput = z
+  .record(
+    z.string().regex(/^[a-z][a-zA-Z0-9_]*$/, 'output fields are names such as "urgency"'),
+    z.union([z.array(z.string().min(1)).min(2, 'give at least two labels'), z.enum(['string', 'number', 'boolean'])]),
+  )
+  .refine((o) => Object.keys(o).length > 0, 'declare at least one output field');
+const classifyStep = z
+  .object({
+    type: z.literal('classify'),
+    model: z.string().min(1).optional(),
+    instructions: z.string().min(1, 'say what the model should decide'),
+    input: expression,
+    output: classifyOutput,
+    optional: z.boolean().optional(),
+    description: z.string().optional(),
+  })
+  .strict();
 const actionStep = z
   .object({
     type: z.string(),
@@ -26,7 +43,18 @@ const actionStep = z
   })
   .strict();
 
-const STEP_TYPES = ['filter', 'stripe.lookup', ...actions.map((a) => a.type)];
+const STEP_TYPES = ['filter', 'stripe.lookup', 'classify', ...actions.map((a) => a.type)];
+
+/** What loading depends on besides the files. */
+export interface LoadOptions {
+  /** Whether OPENAI_API_KEY is set: classify steps need it. */
+  openai: boolean;
+  /** OPENAI_MODEL: the model of classify steps that name none. */
+  defaultModel: string;
+}
+
+/** Without options: as `start` with no OpenAI key and the default model. */
+const DEFAULT_LOAD: LoadOptions = { openai: false, defaultModel: 'gpt-4o-mini' };
 
 export const recipeFileSchema = z
   .object({
@@ -74,7 +102,7 @@ function compileOrRefuse(file: string, field: string, expr: string): void {
   }
 }
 
-function parseStep(file: string, i: number, raw: Record<string, unknown>): RecipeStep {
+function parseStep(file: string, i: number, raw: Record<string, unknown>, opts: LoadOptions): RecipeStep {
   const at = `steps[${i}]`;
   const refuse = (schemaResult: z.ZodSafeParseError<unknown>): never => {
     const issue = schemaResult.error.issues[0]!;
@@ -93,6 +121,30 @@ function parseStep(file: string, i: number, raw: Record<string, unknown>): Recip
     compileOrRefuse(file, `${at}.id`, r.data.id);
     return { kind: 'lookup', type: 'stripe.lookup', object: r.data.object, id: r.data.id, as: r.data.as };
   }
+  if (type === 'classify') {
+    const r = classifyStep.safeParse(raw);
+    if (!r.success) return refuse(r);
+    compileOrRefuse(file, `${at}.input`, r.data.input);
+    const step: RecipeStep = {
+      kind: 'classify',
+      type: 'classify',
+      model: r.data.model ?? opts.defaultModel,
+      instructions: r.data.instructions,
+      input: r.data.input,
+      output: r.data.output,
+    };
+    if (!opts.openai) {
+      // An optional AI step is skipped without a key (its index stays, so messageIds do not
+      // move); the recipe runs with an empty `ai`.
+      if (r.data.optional) return { ...step, skipped: 'no OPENAI_API_KEY' };
+      throw new RecipeError(
+        file,
+        at,
+        'a classify step needs OPENAI_API_KEY, which is not set. Set it (and OPENAI_BASE_URL for a compatible endpoint), or mark the step "optional": true to run the recipe without AI.',
+      );
+    }
+    return step;
+  }
   const action = typeof type === 'string' ? actionFor(type) : undefined;
   if (!action) {
     throw new RecipeError(file, `${at}.type`, `unknown step type ${JSON.stringify(type)}; known: ${STEP_TYPES.join(', ')}`);
@@ -104,7 +156,7 @@ function parseStep(file: string, i: number, raw: Record<string, unknown>): Recip
 }
 
 /** Parses, validates and compiles one recipe file. Throws a RecipeError naming the file and the field. */
-export function parseRecipe(file: string, text: string): LoadedRecipe {
+export function parseRecipe(file: string, text: string, opts: LoadOptions = DEFAULT_LOAD): LoadedRecipe {
   const name = path.basename(file);
   let json: unknown;
   try {
@@ -118,7 +170,7 @@ export function parseRecipe(file: string, text: string): LoadedRecipe {
     throw new RecipeError(name, fieldPath(issue.path), issue.message);
   }
   const recipe = parsed.data;
-  const steps = recipe.steps.map((s, i) => parseStep(name, i, s));
+  const steps = recipe.steps.map((s, i) => parseStep(name, i, s, opts));
   if (!steps.some((s) => s.kind === 'action')) {
     throw new RecipeError(name, 'steps', 'a recipe needs at least one action step (e.g. segment.track)');
   }
@@ -166,14 +218,14 @@ export class RecipeSet {
 }
 
 /** Loads every `*.json` recipe in the folder. Any invalid file refuses the whole set. */
-export function loadRecipes(dir: string): RecipeSet {
+export function loadRecipes(dir: string, opts: LoadOptions = DEFAULT_LOAD): RecipeSet {
   let entries: string[];
   try {
     entries = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
   } catch (err) {
     throw new RecipeError(dir, '', `cannot read the recipes folder (RECIPES_DIR): ${(err as Error).message}`);
   }
-  const recipes = entries.map((f) => parseRecipe(f, readFileSync(path.join(dir, f), 'utf8')));
+  const recipes = entries.map((f) => parseRecipe(f, readFileSync(path.join(dir, f), 'utf8'), opts));
   const seen = new Map<string, string>();
   for (const r of recipes) {
     const other = seen.get(r.id);

@@ -34,7 +34,23 @@ export interface ActionStep {
   map: Record<string, string>;
 }
 
-export type RecipeStep = FilterStep | LookupStep | ActionStep;
+/** Output of a classify step: field → labels (an enum) or a basic type. */
+export type ClassifyOutput = Record<string, string[] | 'string' | 'number' | 'boolean'>;
+
+/** Asks an OpenAI-compatible model to classify the picked input; the reply fields land in `ai.*`. */
+export interface ClassifyStep {
+  kind: 'classify';
+  type: 'classify';
+  model: string;
+  instructions: string;
+  /** JSONata expression picking only the fields the model needs (data minimisation). */
+  input: string;
+  output: ClassifyOutput;
+  /** Set when an optional step cannot run here (no OPENAI_API_KEY): skipped, `ai` stays empty. */
+  skipped?: string;
+}
+
+export type RecipeStep = FilterStep | LookupStep | ClassifyStep | ActionStep;
 
 export interface RecipeSnapshot {
   id: string;

@@ -1,6 +1,8 @@
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import type { Analytics } from '@segment/analytics-node';
+import type OpenAI from 'openai';
 import type Stripe from 'stripe';
+import type { AiMetrics } from '../activities/openai';
 import { createActivities } from '../activities';
 import type { Logger } from '../logger';
 import { INTEGRATION } from '../version';
@@ -12,6 +14,9 @@ export interface WorkerOptions {
   analytics: Analytics;
   /** With STRIPE_API_KEY: lookups; without, lookups give null and recipes fall back. */
   stripe?: Stripe;
+  /** With OPENAI_API_KEY: classify steps. */
+  openai?: OpenAI;
+  aiMetrics?: AiMetrics;
 }
 
 const PINO_LEVEL: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
@@ -44,6 +49,6 @@ export function createWorker(opts: WorkerOptions): Promise<Worker> {
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     workflowsPath: require.resolve('../workflows'),
-    activities: createActivities({ analytics: opts.analytics, integration: INTEGRATION, stripe: opts.stripe }),
+    activities: createActivities({ ...opts, integration: INTEGRATION }),
   });
 }

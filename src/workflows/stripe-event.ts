@@ -29,6 +29,11 @@ export interface StepResult {
   messageId?: string;
   /** For lookups: whether an object was found, or why not. */
   lookup?: string;
+  /** For classify: the fields, the model and the token usage; or why it was skipped. */
+  ai?: Record<string, unknown>;
+  model?: string;
+  usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+  skipped?: string;
 }
 
 interface RecipeBase {
@@ -50,6 +55,13 @@ export interface StripeEventWorkflowResult {
 const { evaluateMapping, evaluateFilter } = proxyLocalActivities<Activities>({
   startToCloseTimeout: '10s',
   retry: { maximumAttempts: 3 },
+});
+
+// A classify call: the SDK times out each request; 429/5xx/timeouts retry (honouring Retry-After).
+const ai = proxyActivities<Activities>({
+  startToCloseTimeout: '120s',
+  scheduleToCloseTimeout: '24h',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5m' },
 });
 
 // Segment or Stripe can be down for hours; keep trying with backoff for up to 3 days (Stripe's own retry window).
@@ -91,6 +103,13 @@ async function runStep(
       const found = await remote.stripeLookup({ object: step.object, id, where });
       data.lookup[step.as] = found.object;
       return { step: i, type: step.type, lookup: found.object ? 'found' : (found.note ?? 'none') };
+    }
+    case 'classify': {
+      if (step.skipped) return { step: i, type: step.type, skipped: step.skipped };
+      const { input } = await evaluateMapping({ where, expressions: { input: step.input }, data });
+      const result = await ai.classify({ model: step.model, instructions: step.instructions, input, output: step.output, where });
+      Object.assign(data.ai, result.fields);
+      return { step: i, type: step.type, ai: result.fields, model: result.model, usage: result.usage };
     }
     case 'action': {
       const fields = await evaluateMapping({ where, expressions: step.map, data });

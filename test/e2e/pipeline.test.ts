@@ -10,6 +10,7 @@ import { startCaptureSink, type CaptureSink } from '../../src/segment/capture-si
 import { SA } from '../../src/temporal/search-attributes';
 import { freePort, portOpen, waitUntil } from '../helpers/net';
 import { postWebhook, signedEvent } from '../helpers/stripe';
+import { startOpenAIStandIn, type OpenAIStandIn } from '../helpers/openai-standin';
 import { buildTestEvent } from '../../src/catalog/fixtures';
 import { slugOf, triggers } from '../../src/catalog/triggers';
 import { dryRun } from '../../src/recipes/dry-run';
@@ -20,7 +21,9 @@ import Stripe from 'stripe';
 const ROOT = path.resolve(__dirname, '..', '..');
 const BIN = path.join(ROOT, 'bin', 'stripe-segment.js');
 const RECIPE = 'charge-failed';
-const recipes = loadRecipes(path.join(ROOT, 'recipes'));
+const recipes = loadRecipes(path.join(ROOT, 'recipes'), { openai: true, defaultModel: 'gpt-e2e' });
+/** What the OpenAI stand-in answers every classify call with. */
+const AI = { urgency: 'high', cause: 'fraud' };
 
 /**
  * The real app, as `npm start` runs it (compiled CLI, embedded Temporal dev server, worker,
@@ -32,6 +35,7 @@ describe('end to end: signed Stripe webhook → Temporal → Segment', () => {
   let exited: number | null | undefined;
   let sink: CaptureSink;
   let client: Client;
+  let openai: OpenAIStandIn;
   let env: NodeJS.ProcessEnv;
   let webhookUrl: string;
   let secret: string;
@@ -39,6 +43,7 @@ describe('end to end: signed Stripe webhook → Temporal → Segment', () => {
 
   beforeAll(async () => {
     sink = await startCaptureSink();
+    openai = await startOpenAIStandIn({ apiKey: 'sk-e2e', fallback: { content: JSON.stringify(AI) } });
     const [port, uiPort] = [await freePort(), await freePort()];
     temporalPort = await freePort();
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'ss-e2e-'));
@@ -52,6 +57,9 @@ describe('end to end: signed Stripe webhook → Temporal → Segment', () => {
       TEMPORAL_UI_PORT: String(uiPort),
       SEGMENT_WRITE_KEY: 'wk_e2e',
       SEGMENT_HOST: sink.url,
+      OPENAI_API_KEY: 'sk-e2e',
+      OPENAI_BASE_URL: openai.url,
+      OPENAI_MODEL: 'gpt-e2e',
       LOG_LEVEL: 'info',
     };
     app = spawn(process.execPath, [BIN, 'start'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -87,6 +95,7 @@ describe('end to end: signed Stripe webhook → Temporal → Segment', () => {
     if (app && exited === undefined) app.kill('SIGKILL');
     await client?.connection.close();
     await sink?.close();
+    await openai?.close();
   });
 
   const messagesWithId = (id: string) => sink.messages.filter((m) => m.messageId === id);
@@ -141,7 +150,7 @@ describe('end to end: signed Stripe webhook → Temporal → Segment', () => {
     const { payload, signature } = signedPayload(event);
     const res = await postWebhook(`${webhookUrl.replace('/stripe', `/stripe.trigger-${slugOf(type)}`)}`, payload, signature);
     expect(res.status).toBe(200);
-    const expected = (await Promise.all(recipes.forEventType(type).map((r) => dryRun(r, event)))).flatMap((r) => {
+    const expected = (await Promise.all(recipes.forEventType(type).map((r) => dryRun(r, event, { ai: AI })))).flatMap((r) => {
       expect(r.outcome).toBe('delivered');
       return r.steps.flatMap((st) => (st.message ? [JSON.parse(JSON.stringify(st.message))] : []));
     });
@@ -155,6 +164,26 @@ describe('end to end: signed Stripe webhook → Temporal → Segment', () => {
     }
     const result: StripeEventWorkflowResult = await client.workflow.getHandle(`stripe/${event.id}`).result();
     expect(result.recipes.map((r) => r.outcome)).toEqual(recipes.forEventType(type).map(() => 'delivered'));
+  });
+
+  it('classifies a dispute with the model: Segment gets the AI fields, and "Dispute Needs Attention"', async () => {
+    const event = buildTestEvent('charge.dispute.created');
+    const { payload, signature } = signedPayload(event);
+    const before = openai.requests.length;
+    expect((await postWebhook(webhookUrl, payload, signature)).status).toBe(200);
+    const result: StripeEventWorkflowResult = await client.workflow.getHandle(`stripe/${event.id}`).result();
+    expect(result.recipes[0]!.steps.find((st) => st.type === 'classify')).toMatchObject({ ai: AI, model: 'gpt-e2e-standin', usage: { total_tokens: 132 } });
+    const mine = sink.messages.filter((m) => (m.context as any)?.stripe?.event_id === event.id);
+    expect(mine.map((m) => [m.event, (m.properties as any).urgency, (m.properties as any).likely_cause])).toEqual([
+      ['Dispute Created', 'high', 'fraud'],
+      ['Dispute Needs Attention', 'high', 'fraud'],
+    ]);
+    const [req] = openai.requests.slice(before);
+    expect(req!.problems).toEqual([]);
+    expect(req!.model).toBe('gpt-e2e');
+    // Data minimisation: the model sees the picked fields only, never the payer's email or the payload.
+    const sent = JSON.parse(req!.body.messages[1].content);
+    expect(Object.keys(sent).sort()).toEqual(['amount', 'charge_refundable', 'currency', 'evidence_due_in_days', 'network_reason_code', 'reason']);
   });
 
   it('makes a duplicate delivery, even a concurrent one, neither a second run nor a second message', async () => {

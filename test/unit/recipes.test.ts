@@ -70,13 +70,50 @@ describe('recipe loader', () => {
     ['an unknown field', { ...valid, colour: 'red' }, /^bad\.json: .*colour/],
     ['no steps', { ...valid, steps: [] }, /^bad\.json: steps: a recipe needs at least one step/],
     ['only a filter', { ...valid, steps: [{ type: 'filter', if: 'true' }] }, /^bad\.json: steps: a recipe needs at least one action step/],
-    ['an unknown step type', { ...valid, steps: [{ type: 'segment.teleport', map: { a: '1' } }] }, /^bad\.json: steps\[0\]\.type: unknown step type "segment\.teleport"; known: filter, stripe\.lookup, segment\.identify, segment\.track, segment\.group, segment\.alias, segment\.page, segment\.screen/],
+    ['an unknown step type', { ...valid, steps: [{ type: 'segment.teleport', map: { a: '1' } }] }, /^bad\.json: steps\[0\]\.type: unknown step type "segment\.teleport"; known: filter, stripe\.lookup, classify, segment\.identify, segment\.track, segment\.group, segment\.alias, segment\.page, segment\.screen/],
     ['a filter without its expression', { ...valid, steps: [{ type: 'filter' }, valid.steps[0]] }, /^bad\.json: steps\[0\]\.if: /],
     ['a lookup of an unknown object', { ...valid, steps: [{ type: 'stripe.lookup', object: 'planet', id: 'x', as: 'p' }, valid.steps[0]] }, /^bad\.json: steps\[0\]\.object: /],
     ['a broken JSONata mapping', { ...valid, steps: [{ type: 'segment.identify', map: { userId: 'event.data.(' } }] }, /^bad\.json: steps\[0\]\.map\.userId: invalid JSONata expression: .*\(at character \d+\)/],
     ['a broken JSONata filter', { ...valid, steps: [{ type: 'filter', if: 'amount >' }, valid.steps[0]] }, /^bad\.json: steps\[0\]\.if: invalid JSONata expression/],
   ])('refuses %s, naming the file, the step field and the reason', (_name, recipe, message) => {
     expect(refusal(recipe).message).toMatch(message);
+  });
+
+  describe('classify steps', () => {
+    const classify = {
+      type: 'classify',
+      instructions: 'Decide the urgency.',
+      input: "{ 'reason': event.data.object.reason }",
+      output: { urgency: ['low', 'high'], note: 'string' },
+    };
+    const withAi = { openai: true, defaultModel: 'gpt-default' };
+
+    it('refuses one at load when OPENAI_API_KEY is unset, saying so', () => {
+      const err = refusal({ ...valid, steps: [classify, valid.steps[0]] });
+      expect(err.message).toMatch(/^bad\.json: steps\[0\]: a classify step needs OPENAI_API_KEY, which is not set/);
+    });
+
+    it('keeps an optional one, marked skipped, so step indexes (and messageIds) do not move', () => {
+      const r = parseRecipe('x.json', JSON.stringify({ ...valid, steps: [{ ...classify, optional: true }, valid.steps[0]] }));
+      expect(r.steps[0]).toMatchObject({ kind: 'classify', skipped: 'no OPENAI_API_KEY' });
+      expect(r.steps[1]).toMatchObject({ kind: 'action' });
+    });
+
+    it('loads with the key, taking OPENAI_MODEL when the step names no model', () => {
+      const r = parseRecipe('x.json', JSON.stringify({ ...valid, steps: [classify, valid.steps[0]] }), withAi);
+      expect(r.steps[0]).toEqual({ kind: 'classify', type: 'classify', model: 'gpt-default', instructions: 'Decide the urgency.', input: classify.input, output: classify.output });
+      const named = parseRecipe('x.json', JSON.stringify({ ...valid, steps: [{ ...classify, model: 'llama3' }, valid.steps[0]] }), withAi);
+      expect(named.steps[0]).toMatchObject({ model: 'llama3' });
+    });
+
+    it.each([
+      ['one label only', { ...classify, output: { urgency: ['high'] } }, /steps\[0\]\.output\.urgency: /],
+      ['an unknown output type', { ...classify, output: { when: 'date' } }, /steps\[0\]\.output\.when: /],
+      ['no instructions', { ...classify, instructions: '' }, /steps\[0\]\.instructions: say what the model should decide/],
+      ['a broken input expression', { ...classify, input: '{ reason: ' }, /steps\[0\]\.input: invalid JSONata expression/],
+    ])('refuses %s', (_n, step, message) => {
+      expect(() => parseRecipe('bad.json', JSON.stringify({ ...valid, steps: [step, valid.steps[0]] }), withAi)).toThrow(message);
+    });
   });
 
   it('refuses duplicate ids across files, and an unreadable folder', () => {
@@ -314,7 +351,8 @@ const sharedFiles = existsSync(SHARED) ? readdirSync(SHARED).filter((f) => f.end
     const results = await run(event);
     for (const r of results) {
       if (r.outcome === 'failed') throw new Error(`${file}: ${r.error}`);
-      expect(r.outcome).toBe('delivered');
+      // Without AI the dispute recipe stops at its "needs attention" filter, after its main track.
+      expect(r.outcome).toBe(r.recipeId === 'dispute-created' ? 'filtered' : 'delivered');
     }
     for (const m of messages(results)) {
       expect(m.userId ?? m.anonymousId).toEqual(expect.any(String));

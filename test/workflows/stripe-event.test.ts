@@ -17,6 +17,8 @@ import { stripeEventWorkflow, type StripeEvent } from '../../src/workflows';
 import { createLocalTestEnv } from '../helpers/temporal';
 import { startStripeMock, type StripeMock } from '../helpers/stripe-mock';
 import { createStripeClient } from '../../src/activities/stripe';
+import { createOpenAIClient } from '../../src/activities/openai';
+import { startOpenAIStandIn, type OpenAIStandIn } from '../helpers/openai-standin';
 import { anonymousId } from '../../src/recipes/functions';
 
 const taskQueue = 'test-stripe-event';
@@ -32,10 +34,12 @@ describe('stripeEventWorkflow on a real Temporal dev server', () => {
   let running: Promise<void>;
   let answers: SinkResponse[] = [];
   let stripeMock: StripeMock;
+  let openai: OpenAIStandIn;
 
   beforeAll(async () => {
     env = await createLocalTestEnv();
     stripeMock = await startStripeMock();
+    openai = await startOpenAIStandIn({ apiKey: 'sk-test', fallback: { content: JSON.stringify({ urgency: 'high', cause: 'fraud' }) } });
     sink = await startCaptureSink({ respond: () => answers.shift() });
     analytics = createAnalytics({ writeKey: 'wk_wf', host: sink.url, flushIntervalMs: 20 });
     worker = await Worker.create({
@@ -46,6 +50,7 @@ describe('stripeEventWorkflow on a real Temporal dev server', () => {
         analytics,
         integration: { name: 'stripe-segment', version: 'test' },
         stripe: createStripeClient('sk_test_123', stripeMock.url),
+        openai: createOpenAIClient('sk-test', openai.url, 2000),
       }),
     });
     running = worker.run();
@@ -57,10 +62,13 @@ describe('stripeEventWorkflow on a real Temporal dev server', () => {
     await analytics?.closeAndFlush({ timeout: 2000 });
     await sink?.close();
     await stripeMock?.stop();
+    await openai?.close();
     await env?.teardown();
   });
 
   beforeEach(() => {
+    openai.replies.length = 0;
+    openai.requests.length = 0;
     answers = [];
     sink.messages.length = 0;
     sink.requests.length = 0;
@@ -154,9 +162,74 @@ describe('stripeEventWorkflow on a real Temporal dev server', () => {
     const [dispute] = loadRecipes(path.resolve('recipes')).forEventType('charge.dispute.created');
     const event = buildTestEvent('charge.dispute.created') as unknown as StripeEvent;
     const result = await run(event, [dispute!]);
-    expect(result.recipes[0]).toMatchObject({ outcome: 'delivered', steps: [{ type: 'stripe.lookup', lookup: 'found' }, { type: 'segment.track' }] });
+    // Without OPENAI_API_KEY the AI step is skipped and the "needs attention" filter stops the rest.
+    expect(result.recipes[0]).toMatchObject({
+      outcome: 'filtered',
+      steps: [
+        { type: 'stripe.lookup', lookup: 'found' },
+        { type: 'stripe.lookup', lookup: 'no id' },
+        { type: 'classify', skipped: 'no OPENAI_API_KEY' },
+        { type: 'segment.track' },
+      ],
+    });
     // stripe-mock's charge has no customer and no email: the payer is anonymous, from the payment.
     expect(sink.messages[0]).toMatchObject({ type: 'track', event: 'Dispute Created', anonymousId: anonymousId((event.data.object as any).payment_intent) });
+  });
+
+  describe('classify (the AI step)', () => {
+    const [aiDispute] = loadRecipes(path.resolve('recipes'), { openai: true, defaultModel: 'gpt-test' }).forEventType('charge.dispute.created');
+
+    it('puts the model’s fields, model and token usage in history, and honours Retry-After on 429', async () => {
+      openai.replies.push({ status: 429, headers: { 'retry-after': '1' } });
+      const event = buildTestEvent('charge.dispute.created') as unknown as StripeEvent;
+      const result = await run(event, [aiDispute!]);
+      expect(openai.requests).toHaveLength(2);
+      expect(openai.requests[1]!.at - openai.requests[0]!.at).toBeGreaterThanOrEqual(950);
+      expect(openai.requests.every((r) => r.problems.length === 0)).toBe(true);
+      expect(result.recipes[0]).toMatchObject({
+        outcome: 'delivered',
+        steps: [
+          { type: 'stripe.lookup' },
+          { type: 'stripe.lookup' },
+          { type: 'classify', ai: { urgency: 'high', cause: 'fraud' }, model: 'gpt-test-standin', usage: { total_tokens: 132 } },
+          { type: 'segment.track' },
+          { type: 'segment.track' },
+        ],
+      });
+      expect(sink.messages.map((m) => [m.event, (m.properties as any).urgency, (m.properties as any).likely_cause])).toEqual([
+        ['Dispute Created', 'high', 'fraud'],
+        ['Dispute Needs Attention', 'high', 'fraud'],
+      ]);
+    });
+
+    it('a low urgency is filtered before "Dispute Needs Attention"', async () => {
+      openai.replies.push({ content: JSON.stringify({ urgency: 'low', cause: 'duplicate' }) });
+      const event = buildTestEvent('charge.dispute.created') as unknown as StripeEvent;
+      const result = await run(event, [aiDispute!]);
+      expect(result.recipes[0]).toMatchObject({ outcome: 'filtered', filter: "ai.urgency = 'high'", step: 4 });
+      expect(sink.messages.map((m) => m.event)).toEqual(['Dispute Created']);
+    });
+
+    it('a reply that keeps failing the schema fails that recipe only; the others go on', async () => {
+      openai.replies.push({ content: '{"urgency":"extreme"}' }, { content: 'not json' });
+      const other = testRecipe('also-on-disputes', 'v1', [
+        { kind: 'action', type: 'segment.track', activity: 'segmentCall', map: { anonymousId: "'a1'", event: "'Dispute Seen'" } },
+      ]);
+      const event = buildTestEvent('charge.dispute.created') as unknown as StripeEvent;
+      const err = (await run(event, [aiDispute!, other]).catch((e: unknown) => e)) as WorkflowFailedError;
+      const cause = err.cause as ApplicationFailure;
+      expect(cause.message).toMatch(/1 of 2 recipe\(s\) failed .*dispute-created: .*step 2 \(classify\): the model's reply failed the output schema twice/);
+      expect(openai.requests).toHaveLength(2); // asked once more, then not retried
+      expect(sink.messages.map((m) => m.event)).toEqual(['Dispute Seen']);
+    });
+
+    it('an optional classify step without OPENAI_API_KEY is skipped and recorded', async () => {
+      const [noKey] = loadRecipes(path.resolve('recipes')).forEventType('charge.dispute.created');
+      const event = buildTestEvent('charge.dispute.created') as unknown as StripeEvent;
+      const result = await run(event, [noKey!]);
+      expect(result.recipes[0]).toMatchObject({ outcome: 'filtered', steps: [{}, {}, { type: 'classify', skipped: 'no OPENAI_API_KEY' }, { type: 'segment.track' }] });
+      expect(openai.requests).toHaveLength(0);
+    });
   });
 
   it('sets up the namespace: search attributes and at least 72 h retention, idempotently', async () => {
