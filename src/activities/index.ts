@@ -1,3 +1,4 @@
+import { createDunningActivities } from './dunning';
 import { createExpressionActivities } from './expressions';
 import { createOpenAIActivities, type OpenAIDeps } from './openai';
 import { createSegmentActivities, type SegmentDeps } from './segment';
@@ -16,6 +17,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createSegmentActivities(deps),
     ...createStripeActivities(deps),
     ...createOpenAIActivities(deps),
+    ...createDunningActivities(),
   };
 }
 

@@ -30,6 +30,8 @@ export interface ActionInput {
   type: string;
   /** Fields produced by the step's mapping; validated by the action against its schema. */
   fields: Record<string, unknown>;
+  /** The step's settings (`with`), already validated when the recipe loaded. */
+  options?: Record<string, unknown>;
   meta: ActionMeta;
 }
 

@@ -13,6 +13,10 @@ export interface ActionInfo {
   /** Name of the activity (a key of createActivities()) that performs the action. */
   activity: string;
   schema: z.ZodType<Record<string, unknown>>;
+  /** Step settings beyond the mapping (the step's `with`), validated when the recipe loads. */
+  options?: z.ZodType<Record<string, unknown>>;
+  /** Mapping expressions used when the step's `map` leaves a field out. */
+  defaults?: Record<string, string>;
 }
 
 /** Segment rejects messages larger than 32 KB. */
@@ -60,6 +64,68 @@ export const actions: ActionInfo[] = [
   segmentAction('page', 'Segment Page View', 'segment.page-view', 'Records a page the user saw.'),
   segmentAction('screen', 'Segment Screen View', 'segment.screen-view', 'Records a mobile screen the user saw.'),
 ];
+
+/** "1d", "36h", "90m", "30s" → milliseconds. */
+export const DURATION = /^(\d+)(d|h|m|s)$/;
+const UNIT_MS = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000 } as const;
+export function durationMs(text: string): number {
+  const m = DURATION.exec(text);
+  if (!m) throw new Error(`not a duration: ${text}`);
+  return Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
+}
+
+/** By default a sequence is keyed by the invoice (invoice events, or a payment's invoice), else the customer. */
+const DEFAULT_DUNNING_KEY =
+  "event.data.object.object = 'invoice' ? event.data.object.id : (event.data.object.invoice ? event.data.object.invoice : event.data.object.customer)";
+
+actions.push(
+  {
+    type: 'dunning.open',
+    slug: 'dunning.open',
+    title: 'Open Dunning Sequence',
+    description: 'Opens (or joins) the dunning sequence of the key: durable timers on the schedule, a Segment track at each step, ended by a recovery.',
+    activity: 'openDunning',
+    schema: z
+      .object({
+        key: nonEmpty,
+        ...identity,
+        amount_due: z.number().optional(),
+        currency: z.string().optional(),
+        attempt_count: z.number().int().optional(),
+        hosted_invoice_url: z.string().optional(),
+      })
+      .strict()
+      .refine(needsIdentity, identityMessage('dunning.open')),
+    options: z
+      .object({
+        schedule: z
+          .array(z.string().regex(DURATION, 'each step is a duration such as "1d", "36h" or "30m"'))
+          .min(1, 'give at least one step')
+          .refine((s) => s.every((d, i) => i === 0 || durationMs(d) > durationMs(s[i - 1]!)), 'offsets must increase, e.g. ["1d", "3d", "7d"]')
+          .default(['1d', '3d', '7d']),
+        restartOnFailure: z.boolean().default(false),
+        events: z
+          .object({
+            step: z.string().min(1).default('Dunning Step Reached'),
+            recovered: z.string().min(1).default('Payment Recovered'),
+            exhausted: z.string().min(1).default('Dunning Exhausted'),
+          })
+          .strict()
+          .default({ step: 'Dunning Step Reached', recovered: 'Payment Recovered', exhausted: 'Dunning Exhausted' }),
+      })
+      .strict(),
+    defaults: { key: DEFAULT_DUNNING_KEY },
+  },
+  {
+    type: 'dunning.recover',
+    slug: 'dunning.recover',
+    title: 'Recover Dunning Sequence',
+    description: 'Ends the open dunning sequence of the key, if any, with "Payment Recovered". No key or no open sequence: nothing happens.',
+    activity: 'recoverDunning',
+    schema: z.object({ key: nonEmpty.optional() }).strict(),
+    defaults: { key: DEFAULT_DUNNING_KEY },
+  },
+);
 
 const byType = new Map(actions.map((a) => [a.type, a]));
 

@@ -2,6 +2,10 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import Stripe from 'stripe';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { dunningWorkflowId } from '../activities/dunning';
+import { connectClient } from '../temporal/connection';
+import { statusQuery } from '../workflows/dunning';
 import { buildTestEvent, fixtureTypes } from '../catalog/fixtures';
 import { ConfigError, loadConfig, recipeLoadOptions, resolveWebhookSecrets, type Config } from '../config';
 import { createLogger } from '../logger';
@@ -199,6 +203,61 @@ export function buildProgram(): Command {
       }
       process.stdout.write(`recipes valid; reload requested from process ${pid}\n`);
     });
+
+  const dunning = program.command('dunning').description('Dunning sequences (needs the service’s Temporal: TEMPORAL_ADDRESS or the embedded one)');
+  const withClient = async <T>(fn: (client: Client) => Promise<T>): Promise<T> => {
+    const config = loadConfig();
+    let client: Client;
+    try {
+      client = await connectClient(config);
+    } catch (err) {
+      throw new UserError(`Cannot reach Temporal at ${config.temporalAddress}: ${(err as Error).message}. Is stripe-segment running?`);
+    }
+    try {
+      return await fn(client);
+    } finally {
+      await client.connection.close();
+    }
+  };
+  const keyHandle = (client: Client, key: string) => client.workflow.getHandle(dunningWorkflowId(key));
+  const notFound = (key: string) => (err: unknown) => {
+    if (err instanceof WorkflowNotFoundError) throw new UserError(`No dunning sequence for "${key}".`);
+    throw err;
+  };
+  dunning
+    .command('list')
+    .description('Open sequences: key, step reached, next step, attempts')
+    .action(() =>
+      withClient(async (client) => {
+        let count = 0;
+        for await (const wf of client.workflow.list({ query: `WorkflowType = "dunningWorkflow" AND ExecutionStatus = "Running"` })) {
+          const s = await keyHandle(client, wf.workflowId.slice('dunning/'.length)).query(statusQuery);
+          process.stdout.write(`${s.key.padEnd(32)} step ${s.stage}/${s.steps}  next ${s.nextStepAt ?? '—'}  attempts ${s.attempts}  opened ${s.openedAt}\n`);
+          count++;
+        }
+        process.stdout.write(`${count} open sequence(s)\n`);
+      }),
+    );
+  dunning
+    .command('show')
+    .argument('<key>', 'the sequence key, e.g. an invoice id')
+    .description('Status of one sequence (the workflow’s status query)')
+    .action((key: string) =>
+      withClient(async (client) => {
+        const status = await keyHandle(client, key).query(statusQuery).catch(notFound(key));
+        process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+      }),
+    );
+  dunning
+    .command('cancel')
+    .argument('<key>', 'the sequence key')
+    .description('Stop a sequence: no further steps are sent')
+    .action((key: string) =>
+      withClient(async (client) => {
+        await keyHandle(client, key).cancel().catch(notFound(key));
+        process.stdout.write(`dunning ${key}: cancellation requested\n`);
+      }),
+    );
 
   return program;
 }

@@ -38,7 +38,8 @@ const classifyStep = z
 const actionStep = z
   .object({
     type: z.string(),
-    map: z.record(z.string(), expression).refine((m) => Object.keys(m).length > 0, 'must map at least one field'),
+    map: z.record(z.string(), expression).default({}),
+    with: z.record(z.string(), z.unknown()).optional(),
     description: z.string().optional(),
   })
   .strict();
@@ -151,8 +152,20 @@ function parseStep(file: string, i: number, raw: Record<string, unknown>, opts: 
   }
   const r = actionStep.safeParse(raw);
   if (!r.success) return refuse(r);
+  const map = { ...action.defaults, ...r.data.map };
+  if (Object.keys(map).length === 0) throw new RecipeError(file, `${at}.map`, 'must map at least one field');
   for (const [field, expr] of Object.entries(r.data.map)) compileOrRefuse(file, `${at}.map.${field}`, expr);
-  return { kind: 'action', type: action.type, activity: action.activity, map: r.data.map };
+  if (r.data.with && !action.options) throw new RecipeError(file, `${at}.with`, `${action.type} takes no settings`);
+  let options: Record<string, unknown> | undefined;
+  if (action.options) {
+    const o = action.options.safeParse(r.data.with ?? {});
+    if (!o.success) {
+      const issue = o.error.issues[0]!;
+      throw new RecipeError(file, `${at}.with${issue.path.length ? `.${fieldPath(issue.path)}` : ''}`, issue.message);
+    }
+    options = o.data;
+  }
+  return { kind: 'action', type: action.type, activity: action.activity, map, ...(options ? { options } : {}) };
 }
 
 /** Parses, validates and compiles one recipe file. Throws a RecipeError naming the file and the field. */

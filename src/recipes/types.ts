@@ -32,6 +32,8 @@ export interface ActionStep {
   activity: string;
   /** Field → JSONata expression over `{ event, ai, lookup }`. */
   map: Record<string, string>;
+  /** The step's settings (`with`), validated against the action's options. */
+  options?: Record<string, unknown>;
 }
 
 /** Output of a classify step: field → labels (an enum) or a basic type. */

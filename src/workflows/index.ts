@@ -1,1 +1,2 @@
 export * from './stripe-event';
+export * from './dunning';

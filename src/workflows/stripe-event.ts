@@ -34,6 +34,9 @@ export interface StepResult {
   model?: string;
   usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
   skipped?: string;
+  /** For dunning steps: the sequence's workflow id, and whether a recovery reached an open one. */
+  workflowId?: string;
+  signaled?: boolean;
 }
 
 interface RecipeBase {
@@ -71,7 +74,7 @@ const remote = proxyActivities<Activities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10m' },
 });
 
-type ActionActivity = (input: ActionInput) => Promise<{ messageId?: string }>;
+type ActionActivity = (input: ActionInput) => Promise<{ messageId?: string; workflowId?: string; signaled?: boolean }>;
 
 type Outcome = { outcome: 'delivered' } | { outcome: 'filtered'; filter: string; step: number };
 
@@ -115,8 +118,14 @@ async function runStep(
       const fields = await evaluateMapping({ where, expressions: step.map, data });
       const activity = (remote as unknown as Record<string, ActionActivity | undefined>)[step.activity];
       if (!activity) throw ApplicationFailure.nonRetryable(`${where}: no activity "${step.activity}" on this worker`, 'UnknownAction');
-      const result = await activity({ type: step.type, fields, meta: actionMeta(event, recipe.id, i, where) });
-      return { step: i, type: step.type, ...(result.messageId ? { messageId: result.messageId } : {}) };
+      const result = await activity({ type: step.type, fields, options: step.options, meta: actionMeta(event, recipe.id, i, where) });
+      return {
+        step: i,
+        type: step.type,
+        ...(result.messageId ? { messageId: result.messageId } : {}),
+        ...(result.workflowId ? { workflowId: result.workflowId } : {}),
+        ...(result.signaled !== undefined ? { signaled: result.signaled } : {}),
+      };
     }
   }
 }

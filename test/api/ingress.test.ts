@@ -7,6 +7,7 @@ import { buildTestEvent } from '../../src/catalog/fixtures';
 import { createLocalTestEnv } from '../helpers/temporal';
 import { startTestIngress, type TestIngress } from '../helpers/ingress';
 import { expectContract } from '../helpers/contract';
+import { waitUntil } from '../helpers/net';
 
 const SECRET = 'whsec_test_current';
 const OLD_SECRET = 'whsec_test_previous';
@@ -17,6 +18,7 @@ describe('Stripe ingress', () => {
   let env: TestWorkflowEnvironment;
   let ingress: TestIngress;
   let doc: Doc;
+  const suiteStart = new Date().toISOString();
 
   beforeAll(async () => {
     env = await createLocalTestEnv();
@@ -82,7 +84,10 @@ describe('Stripe ingress', () => {
       const results = await Promise.all([1, 2, 3, 4, 5].map(() => send(event)));
       expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
       expect(results.filter((r) => r.body.duplicate === false)).toHaveLength(1);
-      expect((await env.client.workflow.count(`WorkflowId = "stripe/${event.id}"`)).count).toBe(1);
+      // Visibility lags a little behind the start; wait for it, then there must be exactly one.
+      const count = async () => (await env.client.workflow.count(`WorkflowId = "stripe/${event.id}"`)).count;
+      await waitUntil(async () => (await count()) > 0, 10_000, 'visibility to list the run');
+      expect(await count()).toBe(1);
     });
 
     it('an event signed with the previous secret during a rotation', async () => {
@@ -278,7 +283,7 @@ describe('Stripe ingress', () => {
   });
 
   it('never answers 5xx and never starts a run, whatever the body and headers (property)', async () => {
-    const before = (await env.client.workflow.count('TaskQueue = "ingress-test"')).count;
+    const since = new Date().toISOString();
     const contentType = fc.oneof(
       fc.constant('application/json'),
       fc.constant('application/json; charset=utf-8'),
@@ -323,7 +328,10 @@ describe('Stripe ingress', () => {
       }),
       { numRuns: 300 },
     );
-    expect((await env.client.workflow.count('TaskQueue = "ingress-test"')).count).toBe(before);
+    await new Promise((r) => setTimeout(r, 1000)); // room for a wrongly started run to be indexed
+    const startedSince = async (t: string) => (await env.client.workflow.count(`TaskQueue = "ingress-test" AND StartTime >= "${t}"`)).count;
+    expect(await startedSince(since)).toBe(0);
+    expect(await startedSince(suiteStart)).toBeGreaterThan(0); // the query does see the runs the other tests started
   });
 
   describe('operations', () => {
@@ -335,7 +343,7 @@ describe('Stripe ingress', () => {
       expect(doc).toEqual(JSON.parse(JSON.stringify(openApiDocument())));
     });
 
-    it('serves the catalog: ten triggers with their endpoints, the six Segment actions, the published recipes', async () => {
+    it('serves the catalog: ten triggers with their endpoints, the Segment and dunning actions, the published recipes', async () => {
       const res = await post('/v1/catalog', '', {}, 'GET');
       expectContract(doc, 'GET', '/v1/catalog', res.status, res.body);
       expect(res.body.triggers.map((t: any) => t.type)).toEqual([
@@ -351,9 +359,9 @@ describe('Stripe ingress', () => {
         'charge.refunded',
       ]);
       expect(res.body.triggers[0]).toMatchObject({ slug: 'charge-failed', title: 'Charge Failed', endpoint: '/v1/webhooks/stripe.trigger-charge-failed', fields: { type: 'object' } });
-      expect(res.body.actions.map((a: any) => a.type)).toEqual(['segment.identify', 'segment.track', 'segment.group', 'segment.alias', 'segment.page', 'segment.screen']);
+      expect(res.body.actions.map((a: any) => a.type)).toEqual(['segment.identify', 'segment.track', 'segment.group', 'segment.alias', 'segment.page', 'segment.screen', 'dunning.open', 'dunning.recover']);
       expect(res.body.actions.find((a: any) => a.type === 'segment.track').fields.required).toContain('event');
-      expect(res.body.recipes).toHaveLength(10);
+      expect(res.body.recipes).toHaveLength(11);
       expect(res.body.recipes.find((r: any) => r.id === 'charge-failed')).toMatchObject({ trigger: 'charge.failed', version: expect.stringMatching(/^[0-9a-f]{12}$/), steps: ['segment.identify', 'segment.track'] });
     });
 

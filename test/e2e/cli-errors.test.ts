@@ -69,11 +69,11 @@ describe('recipes commands', () => {
     const r = await cli(['recipes', 'list']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^● checkout-completed\s+checkout\.session\.completed\s+[0-9a-f]{12}\s+segment\.track → segment\.identify$/m);
-    expect(r.stdout.trim().split('\n')).toHaveLength(10);
+    expect(r.stdout.trim().split('\n')).toHaveLength(11);
   });
 
   it('`recipes validate` accepts the defaults and refuses a broken folder with the file, step and reason', async () => {
-    expect((await cli(['recipes', 'validate'])).stdout).toMatch(/^10 recipe\(s\) valid/);
+    expect((await cli(["recipes", "validate"])).stdout).toMatch(/^11 recipe\(s\) valid/);
     const dir = mkdtempSync(path.join(os.tmpdir(), 'ss-cli-recipes-'));
     writeFileSync(path.join(dir, 'x.json'), JSON.stringify({ id: 'x', name: 'X', trigger: 'charge.failed', steps: [{ type: 'segment.track', map: { event: "'A' &" } }] }));
     const r = await cli(['recipes', 'validate', dir]);

@@ -186,6 +186,24 @@ describe('end to end: signed Stripe webhook → Temporal → Segment', () => {
     expect(Object.keys(sent).sort()).toEqual(['amount', 'charge_refundable', 'currency', 'evidence_due_in_days', 'network_reason_code', 'reason']);
   });
 
+  it('opens a dunning sequence on a failed invoice; `dunning list | show | cancel` operate it', async () => {
+    const event = buildTestEvent('invoice.payment_failed');
+    const key = `in_e2e_${event.id.slice(-8)}`;
+    event.data.object.id = key;
+    const { payload, signature } = signedPayload(event);
+    expect((await postWebhook(webhookUrl, payload, signature)).status).toBe(200);
+    await client.workflow.getHandle(`stripe/${event.id}`).result();
+    const cli = (...args: string[]) => promisify(execFile)(process.execPath, [BIN, 'dunning', ...args], { cwd: ROOT, env });
+
+    const list = await cli('list');
+    expect(list.stdout).toMatch(new RegExp(`^${key}\\s+step 0/3\\s+next \\S+\\s+attempts 1`, 'm'));
+    const shown = JSON.parse((await cli('show', key)).stdout);
+    expect(shown).toMatchObject({ key, status: 'waiting', stage: 0, steps: 3, attempts: 1, details: { amount_due: 29, currency: 'USD' } });
+    expect((await cli('cancel', key)).stdout).toBe(`dunning ${key}: cancellation requested\n`);
+    await waitUntil(async () => (await client.workflow.getHandle(`dunning/${key}`).describe()).status.name === 'CANCELLED', 10_000, 'the sequence to be cancelled');
+    await expect(cli('show', 'in_nothing_here')).rejects.toMatchObject({ stderr: 'stripe-segment: No dunning sequence for "in_nothing_here".\n' });
+  });
+
   it('makes a duplicate delivery, even a concurrent one, neither a second run nor a second message', async () => {
     const { event, payload, signature } = signedEvent(secret, 'charge.failed', { customer: 'cus_e2e_dup' });
     const concurrent = await Promise.all([1, 2, 3].map(() => postWebhook(webhookUrl, payload, signature)));

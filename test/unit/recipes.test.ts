@@ -37,10 +37,10 @@ async function run(event: { id: string; type: string; created: number }, lookups
 const messages = (results: DryRunResult[]) => results.flatMap((r) => r.steps.flatMap((s) => (s.message ? [s.message] : [])));
 
 describe('recipe loader', () => {
-  it('publishes a default recipe for each of the ten curated triggers', () => {
+  it('publishes a default recipe for each of the ten curated triggers, plus charge.succeeded for dunning recovery', () => {
     expect(triggers).toHaveLength(10);
     for (const t of triggers) expect(recipes.forEventType(t.type).length).toBeGreaterThanOrEqual(1);
-    expect(recipes.recipes).toHaveLength(10);
+    expect(recipes.recipes).toHaveLength(11);
   });
 
   it('has a realistic fixture for each trigger that satisfies the trigger’s field schema', () => {
