@@ -36,6 +36,14 @@ describe('config', () => {
     expect((error as ConfigError).problems).toHaveLength(3);
   });
 
+  it('treats an empty variable as unset, as docker compose passes `${VAR:-}`', () => {
+    const c = loadConfig({ OPENAI_BASE_URL: '', STRIPE_API_BASE: ' ', PORT: '', OPENAI_API_KEY: '' });
+    expect(c.OPENAI_BASE_URL).toBeUndefined();
+    expect(c.STRIPE_API_BASE).toBeUndefined();
+    expect(c.PORT).toBe(3000);
+    expect(c.OPENAI_API_KEY).toBeUndefined();
+  });
+
   it('splits comma-separated webhook secrets for rotation', () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'ss-cfg-'));
     expect(resolveWebhookSecrets({ STRIPE_WEBHOOK_SECRET: 'whsec_a, whsec_b', dataDir })).toEqual({ secrets: ['whsec_a', 'whsec_b'] });
