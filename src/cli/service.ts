@@ -1,6 +1,4 @@
-import type { Analytics } from '@segment/analytics-node';
 import type { Client } from '@temporalio/client';
-import type { NativeConnection, Worker } from '@temporalio/worker';
 import { createAiMetrics, createOpenAIClient } from '../activities/openai';
 import { createStripeClient } from '../activities/stripe';
 import { createIngressMetrics, createRegistry } from '../api/metrics';
@@ -92,9 +90,7 @@ export async function startService(config: Config, logger: Logger, roles: Roles)
     }
 
     let sink: CaptureSink | undefined;
-    let analytics: Analytics | undefined;
-    let worker: Worker | undefined;
-    let workerConnection: NativeConnection | undefined;
+    // Never resolves when this process runs no worker.
     let workerRun: Promise<void> = new Promise(() => undefined);
     if (roles.worker) {
       let writeKey = config.SEGMENT_WRITE_KEY;
@@ -106,13 +102,11 @@ export async function startService(config: Config, logger: Logger, roles: Roles)
         host = sink.url;
         logger.warn({ sink: sink.url }, 'SEGMENT_WRITE_KEY is not set: Segment calls go to the local capture sink');
       }
-      analytics = createAnalytics({ writeKey, host, flushIntervalMs: config.SEGMENT_FLUSH_INTERVAL_MS });
-      const a = analytics;
-      stops.push(() => a.closeAndFlush({ timeout: 10_000 }));
-      workerConnection = await connectWorker(config);
-      const wc = workerConnection;
-      stops.push(() => wc.close());
-      worker = await createWorker({
+      const analytics = createAnalytics({ writeKey, host, flushIntervalMs: config.SEGMENT_FLUSH_INTERVAL_MS });
+      stops.push(() => analytics.closeAndFlush({ timeout: 10_000 }));
+      const workerConnection = await connectWorker(config);
+      stops.push(() => workerConnection.close());
+      const worker = await createWorker({
         connection: workerConnection,
         namespace: config.TEMPORAL_NAMESPACE,
         taskQueue: config.TEMPORAL_TASK_QUEUE,
@@ -121,10 +115,9 @@ export async function startService(config: Config, logger: Logger, roles: Roles)
         openai: config.OPENAI_API_KEY ? createOpenAIClient(config.OPENAI_API_KEY, config.OPENAI_BASE_URL, config.OPENAI_TIMEOUT_MS) : undefined,
         aiMetrics: createAiMetrics(registry),
       });
-      const w = worker;
-      workerRun = w.run();
+      workerRun = worker.run();
       stops.push(async () => {
-        if (w.getState() === 'RUNNING') w.shutdown();
+        if (worker.getState() === 'RUNNING') worker.shutdown();
         await workerRun.catch(() => undefined);
       });
       logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE }, 'worker running');

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import type { Logger } from 'pino';
@@ -34,6 +34,8 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   const cli = findTemporalCli(opts.cliPath);
   mkdirSync(opts.dataDir, { recursive: true });
   const dbFile = path.join(opts.dataDir, 'temporal.sqlite');
+  const pidFile = path.join(opts.dataDir, 'temporal-dev-server.pid');
+  await stopOrphan(pidFile, dbFile, opts.logger);
   const ip = opts.ip ?? '127.0.0.1';
   const args = [
     'server',
@@ -99,6 +101,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     child.kill('SIGKILL');
     throw err;
   }
+  writeFileSync(pidFile, `${child.pid}\n`);
   opts.logger?.info({ address, dbFile, pid: child.pid }, 'embedded Temporal dev server ready');
 
   return {
@@ -107,11 +110,44 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     dbFile,
     process: child,
     async stop() {
-      if (exited) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exitPromise;
-      clearTimeout(timer);
+      if (!exited) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exitPromise;
+        clearTimeout(timer);
+      }
+      rmSync(pidFile, { force: true });
     },
   };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A dev server left running on this DATA_DIR by a run that died without stopping it (SIGKILL, a
+ * crash) holds the port and the database: stop it before starting a new one.
+ */
+async function stopOrphan(pidFile: string, dbFile: string, logger?: Logger): Promise<void> {
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  let cmdline = '';
+  try {
+    cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    // Not running (or no /proc): nothing to stop.
+  }
+  if (pid > 0 && alive(pid) && cmdline.includes('start-dev') && cmdline.includes(dbFile)) {
+    logger?.warn({ pid, dbFile }, 'stopping a Temporal dev server left running by an earlier run');
+    process.kill(pid, 'SIGTERM');
+    for (let i = 0; i < 100 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+    if (alive(pid)) process.kill(pid, 'SIGKILL');
+  }
+  rmSync(pidFile, { force: true });
 }

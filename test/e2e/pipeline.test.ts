@@ -19,6 +19,13 @@ import type { StripeEventWorkflowResult } from '../../src/workflows';
 import Stripe from 'stripe';
 
 const ROOT = path.resolve(__dirname, '..', '..');
+
+/** Stops the app as an operator would (SIGTERM: it stops its embedded Temporal server too); SIGKILL only if it hangs. */
+async function stopApp(app: ChildProcess | undefined, exitCode: () => number | null | undefined): Promise<void> {
+  if (!app || exitCode() !== undefined) return;
+  app.kill('SIGTERM');
+  await waitUntil(() => exitCode() !== undefined, 20_000, 'the app to stop').catch(() => app.kill('SIGKILL'));
+}
 const BIN = path.join(ROOT, 'bin', 'stripe-segment.js');
 const RECIPE = 'charge-failed';
 const recipes = loadRecipes(path.join(ROOT, 'recipes'), { openai: true, defaultModel: 'gpt-e2e' });
@@ -92,7 +99,7 @@ describe('end to end: signed Stripe webhook → Temporal → Segment', () => {
   });
 
   afterAll(async () => {
-    if (app && exited === undefined) app.kill('SIGKILL');
+    await stopApp(app, () => exited);
     await client?.connection.close();
     await sink?.close();
     await openai?.close();
@@ -301,9 +308,7 @@ describe('end to end: capture sink and recipe reload', () => {
     );
   });
 
-  afterAll(() => {
-    if (app && exited === undefined) app.kill('SIGKILL');
-  });
+  afterAll(() => stopApp(app, () => exited));
 
   const captured = async () => (await (await fetch(`${sinkUrl}/messages`)).json()) as Array<{ messageId: string; userId?: string; traits?: any }>;
 
