@@ -5,27 +5,16 @@
 // server with a local Segment stand-in. Reports times, RSS, and the Segment message count, which
 // must be exactly the expected number. Run `npm run build` first.
 //   node bench/dunning-scale.js [N=10000] [concurrency=32]
-const { spawn, execFileSync } = require('node:child_process');
-const { mkdtempSync, readFileSync } = require('node:fs');
-const net = require('node:net');
-const os = require('node:os');
-const path = require('node:path');
+const { execFileSync } = require('node:child_process');
+const { readFileSync } = require('node:fs');
 const Stripe = require('stripe');
+const { sleep, launchApp } = require('./lib');
 const { Client, Connection } = require('@temporalio/client');
 const { startCaptureSink } = require('../dist/segment/capture-sink');
 const { buildTestEvent } = require('../dist/catalog/fixtures');
 
 const N = Number(process.argv[2] ?? 10000);
 const CONCURRENCY = Number(process.argv[3] ?? 32);
-const ROOT = path.resolve(__dirname, '..');
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const rssMb = (pid) => {
   try {
     return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
@@ -36,18 +25,10 @@ const rssMb = (pid) => {
 
 (async () => {
   const sink = await startCaptureSink();
-  const [port, tport, uport] = [await freePort(), await freePort(), await freePort()];
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'ss-scale-'));
-  const app = spawn(process.execPath, [path.join(ROOT, 'bin/stripe-segment.js'), 'start'], {
-    cwd: ROOT,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, TEMPORAL_DEV_PORT: String(tport), TEMPORAL_UI_PORT: String(uport), SEGMENT_WRITE_KEY: 'scale', SEGMENT_HOST: sink.url, LOG_LEVEL: 'warn' },
-    stdio: 'ignore',
-  });
-  const base = `http://127.0.0.1:${port}`;
-  while (!(await fetch(`${base}/readyz`).then((r) => r.ok, () => false))) await sleep(100);
-  const secret = readFileSync(path.join(dataDir, 'stripe-webhook-secret'), 'utf8').trim();
-  const devServerPid = Number(execFileSync('pgrep', ['-P', String(app.pid)]).toString().trim().split('\n')[0]);
-  const client = new Client({ connection: await Connection.connect({ address: `127.0.0.1:${tport}` }) });
+  const app = await launchApp({ SEGMENT_WRITE_KEY: 'scale', SEGMENT_HOST: sink.url });
+  const { base, secret } = app;
+  const devServerPid = Number(execFileSync('pgrep', ['-P', String(app.child.pid)]).toString().trim().split('\n')[0]);
+  const client = new Client({ connection: await Connection.connect({ address: `127.0.0.1:${app.temporalPort}` }) });
   const count = async (q) => (await client.workflow.count(q)).count;
 
   let errors = 0;
@@ -81,7 +62,7 @@ const rssMb = (pid) => {
   };
   let peak = { worker: 0, devServer: 0 };
   const sampler = setInterval(() => {
-    peak = { worker: Math.max(peak.worker, rssMb(app.pid)), devServer: Math.max(peak.devServer, rssMb(devServerPid)) };
+    peak = { worker: Math.max(peak.worker, rssMb(app.child.pid)), devServer: Math.max(peak.devServer, rssMb(devServerPid)) };
   }, 500);
 
   const t0 = performance.now();
@@ -118,7 +99,7 @@ const rssMb = (pid) => {
     expected_messages: expected,
     by_event: byEvent,
   }, null, 2));
-  app.kill('SIGTERM');
+  app.stop();
   await client.connection.close();
   await sink.close();
   process.exit(sink.messages.length === expected && distinct === expected ? 0 : 1);

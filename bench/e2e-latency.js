@@ -6,32 +6,14 @@
 // Scenarios, each on a fresh app in the same run so they compare as ratios:
 //   charge.failed (identify + track); charge.dispute.created without AI (classify skipped);
 //   charge.dispute.created with a classify call to a local OpenAI-compatible stand-in that answers at once.
-const { spawn } = require('node:child_process');
 const http = require('node:http');
-const { mkdtempSync, readFileSync } = require('node:fs');
-const net = require('node:net');
-const os = require('node:os');
-const path = require('node:path');
 const Stripe = require('stripe');
+const { sleep, pct, launchApp } = require('./lib');
 const { startCaptureSink } = require('../dist/segment/capture-sink');
 const { buildTestEvent } = require('../dist/catalog/fixtures');
 
 const N = Number(process.argv[2] ?? 30);
 const WARMUP = 5;
-const ROOT = path.resolve(__dirname, '..');
-
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const pct = (xs, p) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
-};
 
 /** An OpenAI-compatible stand-in that answers every classify call at once. */
 function openAIStandIn() {
@@ -68,29 +50,8 @@ async function scenario(name, type, extraEnv, expectedMessages) {
       return undefined;
     },
   });
-  const [port, tport, uport] = [await freePort(), await freePort(), await freePort()];
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'ss-bench-'));
-  const t0 = performance.now();
-  const app = spawn(process.execPath, [path.join(ROOT, 'bin/stripe-segment.js'), 'start'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATA_DIR: dataDir,
-      TEMPORAL_DEV_PORT: String(tport),
-      TEMPORAL_UI_PORT: String(uport),
-      SEGMENT_WRITE_KEY: 'bench',
-      SEGMENT_HOST: sink.url,
-      LOG_LEVEL: 'warn',
-      ...extraEnv,
-    },
-    stdio: 'ignore',
-  });
-  const base = `http://127.0.0.1:${port}`;
-  while (!(await fetch(`${base}/readyz`).then((r) => r.ok, () => false))) await sleep(50);
-  const startupMs = performance.now() - t0;
-  const secret = readFileSync(path.join(dataDir, 'stripe-webhook-secret'), 'utf8').trim();
+  const app = await launchApp({ SEGMENT_WRITE_KEY: 'bench', SEGMENT_HOST: sink.url, ...extraEnv });
+  const { base, secret, startupMs } = app;
 
   const ack = [];
   const e2e = [];
@@ -110,7 +71,7 @@ async function scenario(name, type, extraEnv, expectedMessages) {
       first.push(Math.min(...arrivals.get(event.id)) - start);
     }
   }
-  app.kill('SIGTERM');
+  app.stop();
   await sink.close();
   return { name, startupMs, ack, e2e, first };
 }

@@ -1,4 +1,4 @@
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -9,6 +9,7 @@ import { messageIdFor } from '../../src/activities/segment';
 import { startCaptureSink, type CaptureSink } from '../../src/segment/capture-sink';
 import { SA } from '../../src/temporal/search-attributes';
 import { freePort, portOpen, waitUntil } from '../helpers/net';
+import { BIN, launchApp, type RunningApp } from '../helpers/app';
 import { postWebhook, signedEvent } from '../helpers/stripe';
 import { startOpenAIStandIn, type OpenAIStandIn } from '../helpers/openai-standin';
 import { buildTestEvent } from '../../src/catalog/fixtures';
@@ -20,13 +21,6 @@ import Stripe from 'stripe';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
-/** Stops the app as an operator would (SIGTERM: it stops its embedded Temporal server too); SIGKILL only if it hangs. */
-async function stopApp(app: ChildProcess | undefined, exitCode: () => number | null | undefined): Promise<void> {
-  if (!app || exitCode() !== undefined) return;
-  app.kill('SIGTERM');
-  await waitUntil(() => exitCode() !== undefined, 20_000, 'the app to stop').catch(() => app.kill('SIGKILL'));
-}
-const BIN = path.join(ROOT, 'bin', 'stripe-segment.js');
 const RECIPE = 'charge-failed';
 const recipes = loadRecipes(path.join(ROOT, 'recipes'), { openai: true, defaultModel: 'gpt-e2e' });
 /** What the OpenAI stand-in answers every classify call with. */
@@ -37,69 +31,40 @@ const AI = { urgency: 'high', cause: 'fraud' };
  * ingress), against a local Segment stand-in, driven over HTTP like Stripe would.
  */
 describe('end to end: signed Stripe webhook → Temporal → Segment', () => {
-  let app: ChildProcess;
-  let output = '';
-  let exited: number | null | undefined;
+  let running: RunningApp;
   let sink: CaptureSink;
   let client: Client;
   let openai: OpenAIStandIn;
   let env: NodeJS.ProcessEnv;
   let webhookUrl: string;
   let secret: string;
-  let temporalPort: number;
+  const output = () => running.output();
 
   beforeAll(async () => {
     sink = await startCaptureSink();
     openai = await startOpenAIStandIn({ apiKey: 'sk-e2e', fallback: { content: JSON.stringify(AI) } });
-    const [port, uiPort] = [await freePort(), await freePort()];
-    temporalPort = await freePort();
-    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'ss-e2e-'));
-    env = {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATA_DIR: dataDir,
-      TEMPORAL_DEV_PORT: String(temporalPort),
-      TEMPORAL_UI_PORT: String(uiPort),
+    running = await launchApp({
       SEGMENT_WRITE_KEY: 'wk_e2e',
       SEGMENT_HOST: sink.url,
       OPENAI_API_KEY: 'sk-e2e',
       OPENAI_BASE_URL: openai.url,
       OPENAI_MODEL: 'gpt-e2e',
       LOG_LEVEL: 'info',
-    };
-    app = spawn(process.execPath, [BIN, 'start'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    app.stdout!.on('data', (c: Buffer) => (output += c.toString()));
-    app.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-    app.once('exit', (code) => (exited = code));
-
-    const base = `http://127.0.0.1:${port}`;
-    webhookUrl = `${base}/v1/webhooks/stripe`;
-    try {
-      await waitUntil(
-        async () => {
-          if (exited !== undefined) throw new Error(`the app exited with ${exited}`);
-          return fetch(`${base}/readyz`).then((r) => r.ok, () => false);
-        },
-        90_000,
-        'the app to be ready',
-      );
-    } catch (err) {
-      throw new Error(`${(err as Error).message}\n--- app output ---\n${output}`);
-    }
+    });
+    env = running.env;
+    webhookUrl = `${running.base}/v1/webhooks/stripe`;
     // No STRIPE_WEBHOOK_SECRET: start generated one, kept it in DATA_DIR and printed it.
-    secret = readFileSync(path.join(dataDir, 'stripe-webhook-secret'), 'utf8').trim();
-    expect(output).toContain(`Stripe webhook secret:     ${secret}`);
-    expect(output).toContain(`stripe listen --forward-to http://127.0.0.1:${port}/v1/webhooks/stripe`);
-    expect(output).toContain(`http://127.0.0.1:${uiPort}/namespaces/default/workflows`);
+    secret = readFileSync(path.join(running.dataDir, 'stripe-webhook-secret'), 'utf8').trim();
+    expect(output()).toContain(`Stripe webhook secret:     ${secret}`);
+    expect(output()).toContain(`stripe listen --forward-to ${webhookUrl}`);
+    expect(output()).toContain(`http://127.0.0.1:${running.uiPort}/namespaces/default/workflows`);
 
-    const connection = await Connection.connect({ address: `127.0.0.1:${temporalPort}` });
+    const connection = await Connection.connect({ address: `127.0.0.1:${running.temporalPort}` });
     client = new Client({ connection });
   });
 
   afterAll(async () => {
-    await stopApp(app, () => exited);
+    await running?.stop();
     await client?.connection.close();
     await sink?.close();
     await openai?.close();
@@ -256,70 +221,45 @@ describe('end to end: signed Stripe webhook → Temporal → Segment', () => {
   });
 
   it('shuts down cleanly on SIGTERM, stopping the embedded Temporal server', async () => {
-    app.kill('SIGTERM');
-    await waitUntil(() => exited !== undefined, 30_000, 'the app to exit');
-    expect(exited).toBe(0);
-    expect(await portOpen(temporalPort)).toBe(false);
+    running.process.kill('SIGTERM');
+    await waitUntil(() => running.exitCode() !== undefined, 30_000, 'the app to exit');
+    expect(running.exitCode()).toBe(0);
+    expect(await portOpen(running.temporalPort)).toBe(false);
   });
 });
 
 /** `npm start` with no SEGMENT_WRITE_KEY: the local capture sink, and publishing a recipe edit with SIGHUP. */
 describe('end to end: capture sink and recipe reload', () => {
-  let app: ChildProcess;
-  let output = '';
-  let exited: number | null | undefined;
+  let running: RunningApp;
   let env: NodeJS.ProcessEnv;
   let base: string;
   let sinkUrl: string;
   let recipesDir: string;
-  let secret: string;
+  const secret = 'whsec_e2e_sink';
+  const output = () => running.output();
 
   beforeAll(async () => {
-    const [port, temporalPort, uiPort, sinkPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
-    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'ss-e2e-sink-'));
+    const sinkPort = await freePort();
     recipesDir = mkdtempSync(path.join(os.tmpdir(), 'ss-e2e-recipes-'));
     copyFileSync(path.join(ROOT, 'recipes', `${RECIPE}.json`), path.join(recipesDir, `${RECIPE}.json`));
-    secret = 'whsec_e2e_sink';
-    env = {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATA_DIR: dataDir,
-      RECIPES_DIR: recipesDir,
-      STRIPE_WEBHOOK_SECRET: secret,
-      TEMPORAL_DEV_PORT: String(temporalPort),
-      TEMPORAL_UI_PORT: String(uiPort),
-      SEGMENT_SINK_PORT: String(sinkPort),
-    };
-    app = spawn(process.execPath, [BIN, 'start'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    app.stdout!.on('data', (c: Buffer) => (output += c.toString()));
-    app.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-    app.once('exit', (code) => (exited = code));
-    base = `http://127.0.0.1:${port}`;
+    running = await launchApp({ RECIPES_DIR: recipesDir, STRIPE_WEBHOOK_SECRET: secret, SEGMENT_SINK_PORT: String(sinkPort) });
+    env = running.env;
+    base = running.base;
     sinkUrl = `http://127.0.0.1:${sinkPort}`;
-    await waitUntil(
-      async () => {
-        if (exited !== undefined) throw new Error(`the app exited with ${exited}\n${output}`);
-        return fetch(`${base}/readyz`).then((r) => r.ok, () => false);
-      },
-      90_000,
-      'the app to be ready',
-    );
   });
 
-  afterAll(() => stopApp(app, () => exited));
+  afterAll(() => running?.stop());
 
   const captured = async () => (await (await fetch(`${sinkUrl}/messages`)).json()) as Array<{ messageId: string; userId?: string; traits?: any }>;
 
   it('captures and logs Segment calls locally when SEGMENT_WRITE_KEY is unset', async () => {
-    expect(output).toContain(`Segment capture sink:      ${sinkUrl}/messages`);
+    expect(output()).toContain(`Segment capture sink:      ${sinkUrl}/messages`);
     const { event, payload, signature } = signedEvent(secret, 'charge.failed', { customer: 'cus_sink_1' });
     expect((await postWebhook(`${base}/v1/webhooks/stripe`, payload, signature)).status).toBe(200);
     const messageId = messageIdFor(`${event.id}/${RECIPE}/0`);
     await waitUntil(async () => (await captured()).some((m) => m.messageId === messageId), 30_000, 'the sink to capture the identify');
     expect((await captured()).find((m) => m.messageId === messageId)).toMatchObject({ userId: 'cus_sink_1' });
-    await waitUntil(() => output.includes('segment capture sink: identify cus_sink_1'), 5000, 'the sink to log the call');
+    await waitUntil(() => output().includes('segment capture sink: identify cus_sink_1'), 5000, 'the sink to log the call');
   });
 
   it('publishes an edited recipe on SIGHUP; the next run records the new version', async () => {
@@ -330,7 +270,7 @@ describe('end to end: capture sink and recipe reload', () => {
     const version = createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 12);
     const { stdout } = await promisify(execFile)(process.execPath, [BIN, 'recipes', 'reload'], { cwd: ROOT, env });
     expect(stdout).toMatch(/^recipes valid; reload requested from process \d+/);
-    await waitUntil(() => output.includes(`${RECIPE}@${version}`), 10_000, 'the reload to be logged');
+    await waitUntil(() => output().includes(`${RECIPE}@${version}`), 10_000, 'the reload to be logged');
 
     const { event, payload, signature } = signedEvent(secret, 'charge.failed', { customer: 'cus_sink_2' });
     const res = await postWebhook(`${base}/v1/webhooks/stripe`, payload, signature);
@@ -350,9 +290,9 @@ describe('end to end: capture sink and recipe reload', () => {
   it('keeps the published recipes when an edit is invalid', async () => {
     const file = path.join(recipesDir, `${RECIPE}.json`);
     writeFileSync(file, '{ "id": "broken" ');
-    app.kill('SIGHUP');
-    await waitUntil(() => output.includes('recipe reload refused'), 10_000, 'the refusal to be logged');
-    const line = output.split('\n').find((l) => l.includes('recipe reload refused'));
+    running.process.kill('SIGHUP');
+    await waitUntil(() => output().includes('recipe reload refused'), 10_000, 'the refusal to be logged');
+    const line = output().split('\n').find((l) => l.includes('recipe reload refused'));
     expect(line).toContain('charge-failed.json: not valid JSON');
     const { payload, signature } = signedEvent(secret, 'charge.failed');
     expect((await postWebhook(`${base}/v1/webhooks/stripe`, payload, signature)).status).toBe(200);
