@@ -73,6 +73,7 @@ export async function startService(config: Config, logger: Logger, roles: Roles)
         namespace: config.TEMPORAL_NAMESPACE,
         port: config.TEMPORAL_DEV_PORT,
         uiPort: config.TEMPORAL_UI_PORT,
+        sqlitePragmas: config.TEMPORAL_SQLITE_PRAGMAS,
         logger,
       });
       stops.push(() => devServer!.stop());

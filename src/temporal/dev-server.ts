@@ -16,6 +16,8 @@ export interface DevServerOptions {
   logger?: Logger;
   /** How long to wait for the server to answer (ms). */
   startTimeoutMs?: number;
+  /** SQLite pragmas, e.g. ["journal_mode=wal", "synchronous=full"]. */
+  sqlitePragmas?: string[];
 }
 
 export interface DevServer {
@@ -51,6 +53,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
     '--ui-disable-news-fetch',
     '--log-level',
     'warn',
+    ...(opts.sqlitePragmas ?? []).flatMap((p) => ['--sqlite-pragma', p]),
     ...(opts.namespace === 'default' ? [] : ['--namespace', opts.namespace]),
   ];
   const child = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'] });

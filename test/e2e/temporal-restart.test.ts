@@ -1,4 +1,5 @@
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { loadConfig } from '../../src/config';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
@@ -20,8 +21,10 @@ describe('Temporal stopped and restarted under a running ingress', () => {
   it('answers 503 while Temporal is down, then accepts the same event after the restart', async () => {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'ss-restart-'));
     const [port, uiPort] = [await freePort(), await freePort()];
-    const opts = { dataDir, namespace: 'default', port, uiPort, logger: pino({ level: 'silent' }) };
+    const opts = { dataDir, namespace: 'default', port, uiPort, logger: pino({ level: 'silent' }), sqlitePragmas: loadConfig({}).TEMPORAL_SQLITE_PRAGMAS };
     let server: DevServer = await startDevServer(opts);
+    // The default pragmas put the database in WAL mode (a -wal file beside it while it runs).
+    expect(existsSync(path.join(dataDir, 'temporal.sqlite-wal'))).toBe(true);
     const client = createClient({ temporalAddress: server.address, TEMPORAL_NAMESPACE: 'default' });
     await ensureNamespaceSetup(client.connection, 'default');
     const ingress = await startTestIngress(client, { startTimeoutMs: 2000 });

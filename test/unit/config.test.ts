@@ -15,6 +15,12 @@ describe('config', () => {
     expect(c.recipesDir).toBe(path.resolve('recipes'));
   });
 
+  it('gives the embedded server durable WAL pragmas by default, and checks overrides', () => {
+    expect(loadConfig({}).TEMPORAL_SQLITE_PRAGMAS).toEqual(['journal_mode=wal', 'synchronous=full']);
+    expect(loadConfig({ TEMPORAL_SQLITE_PRAGMAS: 'synchronous=normal' }).TEMPORAL_SQLITE_PRAGMAS).toEqual(['synchronous=normal']);
+    expect(() => loadConfig({ TEMPORAL_SQLITE_PRAGMAS: 'drop table x' })).toThrow(/TEMPORAL_SQLITE_PRAGMAS: pragmas are comma-separated PRAGMA=VALUE pairs/);
+  });
+
   it('uses TEMPORAL_ADDRESS instead of an embedded server', () => {
     const c = loadConfig({ TEMPORAL_ADDRESS: 'temporal:7233' });
     expect(c.embeddedTemporal).toBe(false);
