@@ -1,9 +1,8 @@
 import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
-import { actionFor, durationMs } from '../catalog/actions';
+import { durationMs } from '../catalog/actions';
 import { dunningWorkflow, failureSignal, recoveredSignal, type DunningConfig } from '../workflows/dunning';
-import type { ActionInput } from './segment';
+import { validateActionFields, type ActionInput } from './segment';
 
 export const dunningWorkflowId = (key: string) => `dunning/${key}`;
 
@@ -13,18 +12,6 @@ export interface DunningActionResult {
   signaled?: boolean;
 }
 
-function validated(input: ActionInput): Record<string, unknown> {
-  const parsed = actionFor(input.type)!.schema.safeParse(input.fields);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw ApplicationFailure.nonRetryable(
-      `${input.meta.where}: ${input.type} input is invalid at "${issue.path.join('.') || '(root)'}": ${issue.message}. Fix the recipe's mapping.`,
-      'InvalidMappingOutput',
-    );
-  }
-  return parsed.data;
-}
-
 /**
  * Dunning actions. They use the worker's own Temporal client (from the activity context): one
  * sequence per key, opened or joined atomically with signalWithStart.
@@ -32,7 +19,7 @@ function validated(input: ActionInput): Record<string, unknown> {
 export function createDunningActivities() {
   return {
     async openDunning(input: ActionInput): Promise<DunningActionResult> {
-      const { key, userId, anonymousId, ...details } = validated(input) as { key: string; userId?: string; anonymousId?: string } & Record<string, unknown>;
+      const { key, userId, anonymousId, ...details } = validateActionFields(input) as { key: string; userId?: string; anonymousId?: string } & Record<string, unknown>;
       const options = input.options as { schedule: string[]; restartOnFailure: boolean; events: DunningConfig['events'] };
       const recipeId = input.meta.idempotencySeed.split('/')[1] ?? '';
       const config: DunningConfig = {
@@ -65,7 +52,7 @@ export function createDunningActivities() {
     },
 
     async recoverDunning(input: ActionInput): Promise<DunningActionResult> {
-      const { key } = validated(input) as { key?: string };
+      const { key } = validateActionFields(input) as { key?: string };
       if (!key) return { signaled: false }; // e.g. a guest payment: no invoice, no customer
       const workflowId = dunningWorkflowId(key);
       try {

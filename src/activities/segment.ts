@@ -1,7 +1,7 @@
 import type { Analytics } from '@segment/analytics-node';
 import { ApplicationFailure } from '@temporalio/common';
 import { v5 as uuidv5 } from 'uuid';
-import { MAX_MESSAGE_BYTES, actionFor, isSegmentCall, type SegmentCall } from '../catalog/actions';
+import { MAX_MESSAGE_BYTES, actionFor, isSegmentCall, type ActionInfo, type SegmentCall } from '../catalog/actions';
 import { DeliveryTracker } from '../segment/delivery';
 
 /** Namespace of the deterministic Segment messageIds (UUIDv5). Never change it: Segment dedups on messageId. */
@@ -55,26 +55,35 @@ export interface SegmentMessage extends Record<string, unknown> {
 }
 
 /**
+ * Every action's check of its mapped fields against its catalog schema: a violation is a
+ * non-retryable failure naming the step and the field, since a retry cannot fix a mapping.
+ */
+export function validateActionFields(input: ActionInput, action: ActionInfo | undefined = actionFor(input.type)): Record<string, unknown> {
+  if (!action) throw ApplicationFailure.nonRetryable(`${input.meta.where}: unknown action "${input.type}"`, 'UnknownAction');
+  const parsed = action.schema.safeParse(input.fields);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw ApplicationFailure.nonRetryable(
+      `${input.meta.where}: ${input.type} input is invalid at "${issue.path.join('.') || '(root)'}": ${issue.message}. Fix the recipe's mapping.`,
+      'InvalidMappingOutput',
+    );
+  }
+  return parsed.data;
+}
+
+/**
  * Validates mapped fields against the Segment Spec schema of the call and builds the exact
  * message: deterministic messageId, timestamp = the Stripe event's time, a context naming the
  * integration and the Stripe event. Throws a non-retryable failure naming the field.
  */
 export function buildSegmentMessage(input: ActionInput, integration: SegmentDeps['integration']): { call: SegmentCall; message: SegmentMessage } {
-  const { type, fields, meta } = input;
+  const { type, meta } = input;
   const call = type.startsWith('segment.') ? type.slice('segment.'.length) : '';
   const action = actionFor(type);
   if (!action || !isSegmentCall(call)) {
     throw ApplicationFailure.nonRetryable(`${meta.where}: "${type}" is not a Segment action`, 'UnknownAction');
   }
-  const parsed = action.schema.safeParse(fields);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw ApplicationFailure.nonRetryable(
-      `${meta.where}: ${type} input is invalid at "${issue.path.join('.') || '(root)'}": ${issue.message}. Fix the recipe's mapping.`,
-      'InvalidMappingOutput',
-    );
-  }
-  const { context: extraContext, ...rest } = parsed.data as Record<string, unknown> & { context?: Record<string, unknown> };
+  const { context: extraContext, ...rest } = validateActionFields(input, action) as Record<string, unknown> & { context?: Record<string, unknown> };
   const message: SegmentMessage = {
     ...rest,
     messageId: messageIdFor(meta.idempotencySeed),
