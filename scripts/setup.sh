@@ -44,15 +44,19 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]; then
   fi
 fi
 
-# 3. stripe-mock (Stripe's API double, for tests), built from the Go module proxy.
+# 3. stripe-mock (Stripe's API double, for tests), built from the Go module proxy, and its
+#    bundled fixtures (tests start it with a few fixtures changed, e.g. an event of a recipe's type).
 STRIPE_MOCK_VERSION=v0.197.0   # keep in step with test/helpers/stripe-mock.ts
-if [ ! -x .tools/bin/stripe-mock ] || [ "$(cat .tools/bin/.stripe-mock-version 2>/dev/null)" != "$STRIPE_MOCK_VERSION" ]; then
+STRIPE_MOCK_FIXTURES=.tools/stripe-mock/fixtures3.json
+if [ ! -x .tools/bin/stripe-mock ] || [ ! -f "$STRIPE_MOCK_FIXTURES" ] || [ "$(cat .tools/bin/.stripe-mock-version 2>/dev/null)" != "$STRIPE_MOCK_VERSION" ]; then
   if [ -n "${STRIPE_MOCK_PATH:-}" ]; then
     say "using STRIPE_MOCK_PATH=$STRIPE_MOCK_PATH"
   elif command -v go >/dev/null 2>&1; then
     say "installing stripe-mock $STRIPE_MOCK_VERSION into .tools/bin (go install)"
-    mkdir -p .tools/bin
+    mkdir -p .tools/bin .tools/stripe-mock
     GOBIN="$PWD/.tools/bin" go install "github.com/stripe/stripe-mock@$STRIPE_MOCK_VERSION"
+    MOD_DIR=$(cd /tmp && go mod download -json "github.com/stripe/stripe-mock@$STRIPE_MOCK_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+    install -m 0644 "$MOD_DIR/embedded/openapi/fixtures3.json" "$STRIPE_MOCK_FIXTURES"
     echo "$STRIPE_MOCK_VERSION" > .tools/bin/.stripe-mock-version
   else
     say "Go is needed to install stripe-mock for the tests (or set STRIPE_MOCK_PATH); \`npm start\` does not need it."

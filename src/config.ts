@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { DURATION, durationMs } from './duration';
 
 const port = (fallback: number) =>
   z.coerce
@@ -50,6 +51,24 @@ const envSchema = z.object({
     .default('journal_mode=wal,synchronous=full')
     .transform((s) => s.split(',').map((p) => p.trim()).filter(Boolean))
     .pipe(z.array(z.string().regex(/^[a-z_]+=[\w-]+$/i, 'pragmas are comma-separated PRAGMA=VALUE pairs'))),
+  // Reconciliation: a Temporal Schedule lists recent Stripe events and starts any run the ingress
+  // missed. Off unless set (e.g. 15m); needs STRIPE_API_KEY.
+  RECONCILE_INTERVAL: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .refine((s) => s === 'off' || DURATION.test(s), 'must be a duration such as 15m or 1h, or off')
+    .transform((s) => (s === 'off' ? undefined : durationMs(s) / 1000))
+    .refine((s) => s === undefined || s >= 60, 'must be at least 1m')
+    .optional(),
+  // How far back the first reconciliation looks; later ones resume from their checkpoint.
+  RECONCILE_LOOKBACK: z
+    .string()
+    .trim()
+    .regex(DURATION, 'must be a duration such as 1h or 3d')
+    .transform((s) => durationMs(s) / 1000)
+    .refine((s) => s <= 30 * 86_400, 'must be 30d or less (Stripe keeps events for 30 days)')
+    .default(3600),
   RECIPES_DIR: z.string().min(1).default('./recipes'),
   DATA_DIR: z.string().min(1).default('./.data'),
 });
@@ -102,6 +121,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 }
 
+const WEBHOOK_SECRET_FILE = 'stripe-webhook-secret';
+
 export interface WebhookSecrets {
   secrets: string[];
   /** Where a generated secret is kept, when STRIPE_WEBHOOK_SECRET was not set. */
@@ -119,12 +140,18 @@ export function resolveWebhookSecrets(config: Pick<Config, 'STRIPE_WEBHOOK_SECRE
       .filter(Boolean);
     if (secrets.length > 0) return { secrets };
   }
-  const file = path.join(config.dataDir, 'stripe-webhook-secret');
+  const file = path.join(config.dataDir, WEBHOOK_SECRET_FILE);
   if (existsSync(file)) {
     return { secrets: [readFileSync(file, 'utf8').trim()], generatedFile: file };
   }
-  mkdirSync(config.dataDir, { recursive: true });
   const secret = `whsec_${randomBytes(24).toString('base64url')}`;
+  return { secrets: [secret], generatedFile: storeWebhookSecret(config.dataDir, secret) };
+}
+
+/** Keeps a signing secret where the ingress reads it when STRIPE_WEBHOOK_SECRET is unset; returns the file. */
+export function storeWebhookSecret(dataDir: string, secret: string): string {
+  mkdirSync(dataDir, { recursive: true });
+  const file = path.join(dataDir, WEBHOOK_SECRET_FILE);
   writeFileSync(file, `${secret}\n`, { mode: 0o600 });
-  return { secrets: [secret], generatedFile: file };
+  return file;
 }

@@ -1,10 +1,11 @@
 import { createDunningActivities } from './dunning';
 import { createExpressionActivities } from './expressions';
 import { createOpenAIActivities, type OpenAIDeps } from './openai';
+import { createReconcileActivities, type ReconcileDeps } from './reconcile';
 import { createSegmentActivities, type SegmentDeps } from './segment';
 import { createStripeActivities, type StripeDeps } from './stripe';
 
-export type ActivityDeps = SegmentDeps & StripeDeps & OpenAIDeps;
+export type ActivityDeps = SegmentDeps & StripeDeps & OpenAIDeps & ReconcileDeps;
 
 /**
  * Every activity of the worker, built once with its clients (Temporal's dependency-injection
@@ -18,6 +19,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createStripeActivities(deps),
     ...createOpenAIActivities(deps),
     ...createDunningActivities(),
+    ...createReconcileActivities(deps),
   };
 }
 

@@ -19,12 +19,13 @@ export interface StripeLookupResult {
   note?: 'no STRIPE_API_KEY' | 'no id' | 'not found';
 }
 
-/** A Stripe API client for the worker (lookups, later backfill and reverse actions). */
-export function createStripeClient(apiKey: string, apiBase?: string): Stripe {
+/** A Stripe API client: the worker's (lookups, reconciliation) and the CLI's (backfill, webhooks). */
+export function createStripeClient(apiKey: string, apiBase?: string, { maxNetworkRetries = 0 } = {}): Stripe {
   const base = apiBase ? new URL(apiBase) : undefined;
   return new Stripe(apiKey, {
-    // Temporal retries, visibly in history; the SDK must not retry behind its back.
-    maxNetworkRetries: 0,
+    // In activities Temporal retries, visibly in history: the SDK must not retry behind its back.
+    // The CLI, which has no Temporal retry around it, asks for a few.
+    maxNetworkRetries,
     timeout: 10_000,
     ...(base
       ? { host: base.hostname, port: Number(base.port || (base.protocol === 'https:' ? 443 : 80)), protocol: base.protocol.replace(':', '') as 'http' | 'https' }

@@ -1,19 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import Stripe from 'stripe';
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { Logger } from 'pino';
 import { catalogDocument } from '../catalog';
 import { triggerForSlug } from '../catalog/triggers';
 import type { RecipeSet } from '../recipes/loader';
-import type { RecipeSnapshot } from '../recipes/types';
-import { SA } from '../temporal/search-attributes';
-import type { StripeEvent, StripeEventWorkflowInput } from '../workflows';
-import { stripeEventWorkflow } from '../workflows';
+import { livemodeAccepts, startStripeRun, stripeWorkflowId, type LivemodeFilter } from '../runs/start';
+import type { StripeEvent } from '../workflows';
 import { openApiDocument, type ErrorCode } from './contract';
 import { createIngressMetrics, type IngressMetrics } from './metrics';
-
-export type LivemodeFilter = 'test' | 'live' | 'both';
 
 export interface IngressDeps {
   client: Client;
@@ -46,8 +42,6 @@ export interface Ingress {
 export const BODY_LIMIT_BYTES = 1024 * 1024;
 /** Seconds a sender should wait before retrying a 503. */
 const RETRY_AFTER_SECONDS = 10;
-
-export const stripeWorkflowId = (eventId: string) => `stripe/${eventId}`;
 
 /** A refusal with its HTTP status, error code and a reason for a person. */
 class Refusal {
@@ -135,36 +129,6 @@ function verifiedEvent(raw: Buffer, header: string | undefined, secrets: string[
     throw new Refusal(400, 'invalid_event', 'The body is not a Stripe event: created must be a Unix time.');
   }
   return event;
-}
-
-function customerOf(event: StripeEvent): string | undefined {
-  const obj = event.data.object;
-  if (typeof obj.customer === 'string') return obj.customer;
-  if (obj.object === 'customer' && typeof obj.id === 'string') return obj.id;
-  return undefined;
-}
-
-/** Start options of one run: the id rule, the recipe snapshot, and what the Web UI shows. */
-function startOptions(event: StripeEvent, recipes: RecipeSnapshot[], taskQueue: string) {
-  const customer = customerOf(event);
-  return {
-    taskQueue,
-    workflowId: stripeWorkflowId(event.id),
-    workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
-    args: [{ event, recipes }] as [StripeEventWorkflowInput],
-    typedSearchAttributes: [
-      { key: SA.eventType, value: event.type },
-      { key: SA.recipeIds, value: recipes.map((r) => r.id) },
-      ...(typeof event.livemode === 'boolean' ? [{ key: SA.livemode, value: event.livemode }] : []),
-      ...(customer ? [{ key: SA.customerId, value: customer }] : []),
-    ],
-    staticSummary: `${event.type} · ${customer ?? String(event.data.object.id ?? '')} → ${recipes.length} recipe${recipes.length === 1 ? '' : 's'}`,
-    staticDetails: recipes.map((r) => `${r.id}@${r.version}`).join('\n'),
-    memo: {
-      apiVersion: event.api_version ?? null,
-      recipes: recipes.map((r) => ({ id: r.id, version: r.version })),
-    },
-  };
 }
 
 /** Maps body-parser errors to the contract's codes. */
@@ -280,23 +244,24 @@ export function createIngress(deps: IngressDeps): Ingress {
       if (expectedType && event.type !== expectedType) {
         throw new Refusal(400, 'wrong_trigger', `This endpoint accepts only ${expectedType} events (got ${event.type}).`);
       }
-      if ((livemode === 'test' && event.livemode === true) || (livemode === 'live' && event.livemode !== true)) {
+      if (!livemodeAccepts(livemode, event)) {
         return answer(res, 'ignored_livemode', { ignored: 'livemode' });
       }
       const recipes = published.forEventType(event.type);
       if (recipes.length === 0) return answer(res, 'ignored_no_recipe', { ignored: 'no recipe' });
 
-      const workflowId = stripeWorkflowId(event.id);
+      let started: { workflowId: string; duplicate: boolean };
       try {
-        const options = startOptions(event, recipes, deps.taskQueue);
-        await temporalCall(startTimeoutMs, () => client.workflow.start(stripeEventWorkflow, options));
+        started = await temporalCall(startTimeoutMs, () => startStripeRun(client, { event, recipes, taskQueue: deps.taskQueue, via: 'webhook' }));
       } catch (err) {
-        if (err instanceof WorkflowExecutionAlreadyStartedError) {
-          metrics.duplicates.inc({ event_type: event.type });
-          return answer(res, 'duplicate', { received: true, duplicate: true, workflowId });
-        }
+        const workflowId = stripeWorkflowId(event.id);
         log.error({ err: (err as Error).message, workflowId, stripeEventId: event.id }, 'could not start workflow; asking the sender to retry');
         throw new Refusal(503, 'temporal_unavailable', 'The event could not be recorded durably; retry later.');
+      }
+      const { workflowId } = started;
+      if (started.duplicate) {
+        metrics.duplicates.inc({ event_type: event.type });
+        return answer(res, 'duplicate', { received: true, duplicate: true, workflowId });
       }
       metrics.workflowStarts.inc({ event_type: event.type });
       return answer(res, 'started', { received: true, duplicate: false, workflowId });

@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { DURATION, durationMs } from '../duration';
+
+export { DURATION, durationMs };
 
 /**
  * Every action a recipe step can take: `type` is what the recipe names, `activity` the worker
@@ -64,15 +67,6 @@ export const actions: ActionInfo[] = [
   segmentAction('page', 'Segment Page View', 'segment.page-view', 'Records a page the user saw.'),
   segmentAction('screen', 'Segment Screen View', 'segment.screen-view', 'Records a mobile screen the user saw.'),
 ];
-
-/** "1d", "36h", "90m", "30s" → milliseconds. */
-export const DURATION = /^(\d+)(d|h|m|s)$/;
-const UNIT_MS = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000 } as const;
-export function durationMs(text: string): number {
-  const m = DURATION.exec(text);
-  if (!m) throw new Error(`not a duration: ${text}`);
-  return Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
-}
 
 /** By default a sequence is keyed by the invoice (invoice events, or a payment's invoice), else the customer. */
 const DEFAULT_DUNNING_KEY =

@@ -3,11 +3,20 @@ import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import Stripe from 'stripe';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
+import { Presets, SingleBar } from 'cli-progress';
+import { createStripeClient } from '../activities/stripe';
+import { backfill, backfillTypes, parseSince } from '../runs/backfill';
+import { eventRuns, formatReport, listRuns, OUTCOMES, runsQuery, type RunsFilter } from '../runs/inspect';
+import { retryRun, RetryRefused } from '../runs/retry';
+import { stripeWorkflowId } from '../runs/start';
+import type { RunOutcome } from '../workflows';
+import { registerWebhook, webhookStatus } from './webhooks';
 import { dunningWorkflowId } from '../activities/dunning';
 import { connectClient } from '../temporal/connection';
 import { statusQuery } from '../workflows/dunning';
 import { buildTestEvent, fixtureTypes } from '../catalog/fixtures';
-import { ConfigError, loadConfig, recipeLoadOptions, resolveWebhookSecrets, type Config } from '../config';
+import { ConfigError, loadConfig, recipeLoadOptions, resolveWebhookSecrets, storeWebhookSecret, type Config } from '../config';
 import { createLogger } from '../logger';
 import { dryRun } from '../recipes/dry-run';
 import { loadRecipes, RecipeError } from '../recipes/loader';
@@ -220,10 +229,12 @@ export function buildProgram(): Command {
     }
   };
   const keyHandle = (client: Client, key: string) => client.workflow.getHandle(dunningWorkflowId(key));
-  const notFound = (key: string) => (err: unknown) => {
-    if (err instanceof WorkflowNotFoundError) throw new UserError(`No dunning sequence for "${key}".`);
+  /** A workflow Temporal does not know becomes a UserError with this message. */
+  const ifNotFound = (message: string) => (err: unknown): never => {
+    if (err instanceof WorkflowNotFoundError || (err as { code?: number }).code === GRPC_NOT_FOUND) throw new UserError(message);
     throw err;
   };
+  const notFound = (key: string) => ifNotFound(`No dunning sequence for "${key}".`);
   dunning
     .command('list')
     .description('Open sequences: key, step reached, next step, attempts')
@@ -259,8 +270,233 @@ export function buildProgram(): Command {
       }),
     );
 
+  const stripeApi = (config: Config, why: string) => {
+    if (!config.STRIPE_API_KEY) throw new UserError(`STRIPE_API_KEY is not set: ${why} needs the Stripe API (a restricted key is enough).`);
+    return createStripeClient(config.STRIPE_API_KEY, config.STRIPE_API_BASE, { maxNetworkRetries: 2 });
+  };
+  const stripeFailure = (what: string) => (err: unknown): never => {
+    if (err instanceof Stripe.errors.StripeError) {
+      const hint = err.statusCode === 401 || err.statusCode === 403 ? ' Check STRIPE_API_KEY.' : '';
+      throw new UserError(`${what}: Stripe answered ${err.statusCode ?? 'no response'}: ${err.message}.${hint}`);
+    }
+    throw err;
+  };
+
+  const runs = program.command('runs').description('The run log: one Temporal workflow per Stripe event (the same runs the Web UI shows)');
+  runs
+    .command('list')
+    .description('Runs, newest first, filtered by search attributes')
+    .option('--type <eventType>', 'Stripe event type, e.g. charge.failed')
+    .option('--customer <customerId>', 'Stripe customer id, e.g. cus_123')
+    .option('--outcome <outcome>', `how the run ended: ${OUTCOMES.join(', ')}`, (v) => {
+      if (!OUTCOMES.includes(v as RunOutcome)) throw new InvalidArgumentError(`must be one of ${OUTCOMES.join(', ')}`);
+      return v as RunOutcome;
+    })
+    .option('--status <status>', 'Temporal status: Running, Completed, Failed, Terminated')
+    .option('--since <duration|date>', 'started within this duration (2h, 7d) or since this date', (v) => {
+      try {
+        return new Date(parseSince(v, Date.now(), Infinity) * 1000);
+      } catch (err) {
+        throw new InvalidArgumentError((err as Error).message);
+      }
+    })
+    .option('--limit <n>', 'at most this many runs', (v) => Number.parseInt(v, 10), 50)
+    .option('--query', 'print the visibility query (paste it into the Web UI search) and exit')
+    .action((opts: RunsFilter & { limit: number; query?: boolean }) => {
+      if (opts.query) return void process.stdout.write(`${runsQuery(opts)}\n`);
+      return withClient(async (client) => {
+        const rows = await listRuns(client, opts, opts.limit);
+        for (const r of rows) {
+          process.stdout.write(
+            `${r.startTime.toISOString()}  ${r.eventId.padEnd(30)} ${(r.eventType ?? '').padEnd(30)} ${(r.customerId ?? '—').padEnd(20)} ${r.status.padEnd(10)} ${r.outcome ?? ''}\n`,
+          );
+        }
+        process.stdout.write(`${rows.length} run(s)  [${runsQuery(opts)}]\n`);
+      });
+    });
+  runs
+    .command('show')
+    .argument('<eventId>', 'Stripe event id (evt_…)')
+    .option('--json', 'print the reports as JSON')
+    .description('Every run of one event: recipes, steps, Segment messageIds, errors; or what a running one is retrying')
+    .action((eventId: string, opts: { json?: boolean }) =>
+      withClient(async (client) => {
+        const reports = await eventRuns(client, eventId);
+        if (reports.length === 0) throw new UserError(`No run for Stripe event ${eventId}.`);
+        process.stdout.write(`${opts.json ? JSON.stringify(reports, null, 2) : formatReport(reports)}\n`);
+      }),
+    );
+  runs
+    .command('retry')
+    .argument('<eventId>', 'Stripe event id (evt_…)')
+    .option('--recipe <id...>', 'only these failed recipes (default: every failed recipe)')
+    .option('--original', 'run the recipe versions the event first ran with (default: the published versions)')
+    .option('--wait', 'wait for the retry to finish and show it')
+    .description('Re-drive the failed recipes of an event in a new run under the same workflow id')
+    .action((eventId: string, opts: { recipe?: string[]; original?: boolean; wait?: boolean }) =>
+      withClient(async (client) => {
+        const config = loadConfig();
+        const published = loadRecipes(config.recipesDir, recipeLoadOptions(config));
+        const result = await retryRun(client, eventId, { recipeIds: opts.recipe, original: opts.original, published, taskQueue: config.TEMPORAL_TASK_QUEUE }).catch(
+          (err: unknown) => {
+            throw err instanceof RetryRefused ? new UserError(err.message) : err;
+          },
+        );
+        process.stdout.write(
+          `retrying ${eventId}: run ${result.runId} with ${result.recipes.map((r) => `${r.id}@${r.version} (${r.source})`).join(', ')}\n`,
+        );
+        if (opts.wait) {
+          await client.workflow.getHandle(result.workflowId, result.runId, { followRuns: false }).result().catch(() => undefined);
+          const reports = await eventRuns(client, eventId);
+          process.stdout.write(`${formatReport(reports.filter((r) => r.runId === result.runId))}\n`);
+          if (reports.find((r) => r.runId === result.runId)?.status !== 'COMPLETED') process.exitCode = 1;
+        }
+      }),
+    );
+  runs
+    .command('terminate')
+    .argument('<eventId>', 'Stripe event id (evt_…)')
+    .requiredOption('--reason <text>', 'why, recorded in the history')
+    .description('Stop a running run at once (no further attempts); `runs retry` can re-drive it later')
+    .action((eventId: string, opts: { reason: string }) =>
+      withClient(async (client) => {
+        await client.workflow
+          .getHandle(stripeWorkflowId(eventId))
+          .terminate(opts.reason)
+          .catch(ifNotFound(`No running run for Stripe event ${eventId}.`));
+        process.stdout.write(`terminated ${stripeWorkflowId(eventId)}: ${opts.reason}\n`);
+      }),
+    );
+
+  program
+    .command('replay')
+    .argument('<workflowId>', 'a run to check: an event id (evt_…) or any workflow id (stripe/…, dunning/…)')
+    .description('Replay a run’s history against this code: fails if a change would break running workflows')
+    .action((id: string) =>
+      withClient(async (client) => {
+        const workflowId = id.includes('/') ? id : stripeWorkflowId(id);
+        const history = await client.workflow
+          .getHandle(workflowId)
+          .fetchHistory()
+          .catch(ifNotFound(`No workflow ${workflowId}.`));
+        await Worker.runReplayHistory({ workflowsPath: require.resolve('../workflows'), replayName: workflowId }, history).catch((err: Error) => {
+          throw new UserError(`${workflowId} does NOT replay on this code: ${err.message}\nGuard the change with patched() (README "Changing a workflow").`);
+        });
+        process.stdout.write(`${workflowId}: ${history.events?.length ?? 0} history events replay on this code\n`);
+      }),
+    );
+
+  program
+    .command('backfill')
+    .description('Start runs for Stripe events missed while the ingress was down (Stripe Events API; events already processed are skipped)')
+    .requiredOption('--since <duration|date>', 'how far back: a duration (90m, 36h, 7d) or a date (2026-11-30); at most 30 days')
+    .option('--types <types...>', 'only these event types (default: every published trigger)')
+    .option('--concurrency <n>', 'starts in flight at once', (v) => Number.parseInt(v, 10), 8)
+    .option('--beyond-retention', 'allow --since before the namespace retention: events processed that long ago are no longer known and run again')
+    .action((opts: { since: string; types?: string[]; concurrency: number; beyondRetention?: boolean }) => {
+      const config = loadConfig();
+      let since: number;
+      try {
+        since = parseSince(opts.since);
+      } catch (err) {
+        throw new UserError((err as Error).message);
+      }
+      const recipeSet = loadRecipes(config.recipesDir, recipeLoadOptions(config));
+      let types: string[];
+      try {
+        types = backfillTypes(recipeSet, opts.types);
+      } catch (err) {
+        throw new UserError((err as Error).message);
+      }
+      const stripe = stripeApi(config, 'backfill');
+      return withClient(async (client) => {
+        const ns = await client.connection.workflowService.describeNamespace({ namespace: config.TEMPORAL_NAMESPACE });
+        const retention = Number(ns.config?.workflowExecutionRetentionTtl?.seconds ?? 0);
+        if (retention > 0 && Date.now() / 1000 - since > retention && !opts.beyondRetention) {
+          throw new UserError(
+            `--since ${opts.since} reaches past the namespace retention (${Math.round(retention / 3600)} h): runs older than that are deleted, so events processed then would run again. Pass --beyond-retention to do it anyway.`,
+          );
+        }
+        const bar = process.stderr.isTTY ? new SingleBar({ format: ' {bar} {value}/{total} events · started {started} · already done {alreadyDone} · failed {failed}', hideCursor: true }, Presets.shades_classic) : undefined;
+        const begun = Date.now();
+        process.stderr.write(`listing ${types.join(', ')} since ${new Date(since * 1000).toISOString()}…\n`);
+        const summary = await backfill({
+          client,
+          stripe,
+          recipes: recipeSet,
+          taskQueue: config.TEMPORAL_TASK_QUEUE,
+          since,
+          types,
+          livemode: config.STRIPE_LIVEMODE,
+          concurrency: opts.concurrency,
+          via: 'backfill',
+          onProgress: (s) => {
+            if (!bar) return;
+            if (bar.getTotal() !== s.seen) bar.start(s.seen, 0, { started: 0, alreadyDone: 0, failed: 0 });
+            bar.update(s.started + s.alreadyDone + s.ignored + s.failed, { started: s.started, alreadyDone: s.alreadyDone, failed: s.failed });
+          },
+        })
+          .catch(stripeFailure('Listing events'))
+          .finally(() => bar?.stop());
+        const seconds = ((Date.now() - begun) / 1000).toFixed(1);
+        process.stdout.write(
+          `backfill: seen ${summary.seen}, started ${summary.started}, already done ${summary.alreadyDone}, ignored ${summary.ignored}, failed ${summary.failed} in ${seconds} s\n`,
+        );
+        for (const f of summary.failures.slice(0, 20)) process.stdout.write(`  failed ${f.eventId}: ${f.error}\n`);
+        if (summary.failed > 0) {
+          process.stdout.write('Run the same backfill again to retry the failed ones; the others are skipped.\n');
+          process.exitCode = 1;
+        }
+      });
+    });
+
+  const webhooks = program.command('webhooks').description('The Stripe webhook endpoint that sends events to the ingress');
+  webhooks
+    .command('register')
+    .requiredOption('--url <url>', 'the public URL of the ingress, e.g. https://hooks.example.com/v1/webhooks/stripe')
+    .description('Create the endpoint with the published triggers as its events, or update the one for that URL (never a second)')
+    .action(async (opts: { url: string }) => {
+      if (!/^https?:\/\/[^/]+/.test(opts.url)) throw new UserError(`--url must be an absolute http(s) URL (got "${opts.url}").`);
+      const config = loadConfig();
+      const triggers = loadRecipes(config.recipesDir, recipeLoadOptions(config)).triggers;
+      const stripe = stripeApi(config, 'webhooks register');
+      const result = await registerWebhook(stripe, opts.url, triggers).catch(stripeFailure('Registering the webhook endpoint'));
+      process.stdout.write(`${result.action} ${result.endpoint.id} ${result.endpoint.url} (${result.endpoint.status}): ${result.endpoint.enabled_events.join(', ')}\n`);
+      if (result.endpoint.status === 'disabled') process.stdout.write('warning: the endpoint is disabled in Stripe; enable it in the Dashboard to receive events.\n');
+      if (result.duplicates.length > 0) {
+        process.stdout.write(`warning: other endpoints also send to this URL (${result.duplicates.join(', ')}); delete them in the Dashboard or every event arrives twice (harmless, but noisy).\n`);
+      }
+      if (result.secret) {
+        const file = storeWebhookSecret(config.dataDir, result.secret);
+        process.stdout.write(`signing secret stored in ${file}; restart stripe-segment to use it\n`);
+        if (config.STRIPE_WEBHOOK_SECRET) process.stdout.write('warning: STRIPE_WEBHOOK_SECRET is set and overrides that file; set it to the new secret.\n');
+      } else if (result.action === 'created') {
+        process.stdout.write('note: Stripe returned no signing secret; copy it from the Dashboard into STRIPE_WEBHOOK_SECRET.\n');
+      }
+    });
+  webhooks
+    .command('status')
+    .option('--url <url>', 'only the endpoint for this URL')
+    .description('The webhook endpoints, their events, and any published trigger an endpoint does not send')
+    .action(async (opts: { url?: string }) => {
+      const config = loadConfig();
+      const triggers = loadRecipes(config.recipesDir, recipeLoadOptions(config)).triggers;
+      const stripe = stripeApi(config, 'webhooks status');
+      const endpoints = await webhookStatus(stripe, triggers, opts.url).catch(stripeFailure('Listing webhook endpoints'));
+      for (const e of endpoints) {
+        process.stdout.write(`${e.id} ${e.url} ${e.status}${e.managed ? ' (managed by stripe-segment)' : ''}\n  events: ${e.enabledEvents.join(', ')}\n`);
+        process.stdout.write(e.missing.length > 0 ? `  MISSING triggers: ${e.missing.join(', ')} (run \`stripe-segment webhooks register --url ${e.url}\`)\n` : '  every published trigger is sent\n');
+      }
+      if (endpoints.length === 0) {
+        process.stdout.write(opts.url ? `No endpoint for ${opts.url}; run \`stripe-segment webhooks register --url ${opts.url}\`.\n` : 'No webhook endpoint.\n');
+      }
+      if (endpoints.length === 0 || endpoints.some((e) => e.missing.length > 0 || e.status !== 'enabled')) process.exitCode = 1;
+    });
+
   return program;
 }
+
+const GRPC_NOT_FOUND = 5;
 
 /** An error whose message tells a person what to do; printed without a stack. */
 class UserError extends Error {}

@@ -4,7 +4,7 @@ import { createStripeClient } from '../activities/stripe';
 import { createIngressMetrics, createRegistry } from '../api/metrics';
 import { createIngress } from '../api/app';
 import { listen } from '../api/server';
-import { recipeLoadOptions, resolveWebhookSecrets, type Config } from '../config';
+import { ConfigError, recipeLoadOptions, resolveWebhookSecrets, type Config } from '../config';
 import type { Logger } from '../logger';
 import { loadRecipes, type RecipeSet } from '../recipes/loader';
 import { startCaptureSink, type CaptureSink } from '../segment/capture-sink';
@@ -12,6 +12,7 @@ import { createAnalytics } from '../segment/client';
 import { connectClient, connectWorker, createClient } from '../temporal/connection';
 import { startDevServer, type DevServer } from '../temporal/dev-server';
 import { ensureNamespaceSetup } from '../temporal/namespace-setup';
+import { ensureReconcileSchedule, RECONCILE_SCHEDULE_ID } from '../temporal/reconcile-schedule';
 import { createWorker, installRuntimeLogging } from '../worker';
 
 export interface Roles {
@@ -79,6 +80,12 @@ export async function startService(config: Config, logger: Logger, roles: Roles)
       stops.push(() => devServer!.stop());
     }
 
+    if (roles.worker && config.RECONCILE_INTERVAL !== undefined && !config.STRIPE_API_KEY) {
+      throw new ConfigError([
+        'RECONCILE_INTERVAL: reconciliation lists events through the Stripe API; set STRIPE_API_KEY (a restricted key with Events read is enough), or unset RECONCILE_INTERVAL',
+      ]);
+    }
+
     let client: Client | undefined;
     if (roles.worker) {
       installRuntimeLogging(logger);
@@ -88,6 +95,12 @@ export async function startService(config: Config, logger: Logger, roles: Roles)
       stops.push(() => c.connection.close());
       const setup = await ensureNamespaceSetup(client.connection, config.TEMPORAL_NAMESPACE);
       logger.info(setup, 'temporal namespace ready');
+      const reconcile = await ensureReconcileSchedule(client, {
+        intervalSeconds: config.RECONCILE_INTERVAL,
+        lookbackSeconds: config.RECONCILE_LOOKBACK,
+        taskQueue: config.TEMPORAL_TASK_QUEUE,
+      });
+      logger.info({ schedule: RECONCILE_SCHEDULE_ID, state: reconcile, everySeconds: config.RECONCILE_INTERVAL ?? null }, 'reconciliation schedule');
     }
 
     let sink: CaptureSink | undefined;
@@ -115,6 +128,8 @@ export async function startService(config: Config, logger: Logger, roles: Roles)
         stripe: config.STRIPE_API_KEY ? createStripeClient(config.STRIPE_API_KEY, config.STRIPE_API_BASE) : undefined,
         openai: config.OPENAI_API_KEY ? createOpenAIClient(config.OPENAI_API_KEY, config.OPENAI_BASE_URL, config.OPENAI_TIMEOUT_MS) : undefined,
         aiMetrics: createAiMetrics(registry),
+        recipes: () => recipeSet,
+        livemode: config.STRIPE_LIVEMODE,
       });
       workerRun = worker.run();
       stops.push(async () => {

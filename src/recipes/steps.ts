@@ -21,3 +21,28 @@ export function actionMeta(event: { id: string; type: string; created: number },
     where,
   };
 }
+
+/** Collapses a value to one short line for the Web UI. */
+function oneLine(text: string, max = 120): string {
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+
+/**
+ * The one-line summary the Web UI shows on an action's activity, e.g. `Segment identify cus_123`
+ * or `Segment track "Order Completed" cus_123`: the action, and who or what it is about.
+ */
+export function actionSummary(actionType: string, fields: Record<string, unknown>): string {
+  const [service = actionType, verb = ''] = actionType.split('.');
+  const title = `${service.charAt(0).toUpperCase()}${service.slice(1)} ${verb}`.trim();
+  const subject = ['userId', 'anonymousId', 'groupId', 'previousId', 'key']
+    .map((k) => fields[k])
+    .find((v): v is string | number => typeof v === 'string' || typeof v === 'number');
+  const name = typeof fields.event === 'string' ? ` "${fields.event}"` : typeof fields.name === 'string' ? ` "${fields.name}"` : '';
+  return oneLine(`${title}${name}${subject !== undefined ? ` ${subject}` : ''}`);
+}
+
+/** Summary of a lookup, classify, map or filter step's activity. */
+export function stepSummary(recipeId: string, index: number, what: string): string {
+  return oneLine(`${what} · ${recipeId} step ${index}`);
+}

@@ -8,8 +8,11 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 export const SA = {
   eventType: defineSearchAttributeKey('StripeEventType', SearchAttributeType.KEYWORD),
   customerId: defineSearchAttributeKey('StripeCustomerId', SearchAttributeType.KEYWORD),
+  objectId: defineSearchAttributeKey('StripeObjectId', SearchAttributeType.KEYWORD),
   livemode: defineSearchAttributeKey('StripeLivemode', SearchAttributeType.BOOL),
   recipeIds: defineSearchAttributeKey('RecipeIds', SearchAttributeType.KEYWORD_LIST),
+  /** Set by the workflow when the run ends: delivered, filtered, partial or failed. */
+  outcome: defineSearchAttributeKey('Outcome', SearchAttributeType.KEYWORD),
 } as const;
 
 export const ALL_SEARCH_ATTRIBUTES = Object.values(SA);

@@ -5,6 +5,8 @@ import type Stripe from 'stripe';
 import type { AiMetrics } from '../activities/openai';
 import { createActivities } from '../activities';
 import type { Logger } from '../logger';
+import type { RecipeSet } from '../recipes/loader';
+import type { LivemodeFilter } from '../runs/start';
 import { INTEGRATION } from '../version';
 
 export interface WorkerOptions {
@@ -17,6 +19,9 @@ export interface WorkerOptions {
   /** With OPENAI_API_KEY: classify steps. */
   openai?: OpenAI;
   aiMetrics?: AiMetrics;
+  /** For reconciliation: the published recipes and STRIPE_LIVEMODE. */
+  recipes?: () => RecipeSet;
+  livemode?: LivemodeFilter;
 }
 
 const PINO_LEVEL: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {

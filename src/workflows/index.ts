@@ -1,2 +1,3 @@
 export * from './stripe-event';
 export * from './dunning';
+export * from './reconcile';

@@ -1,7 +1,8 @@
-import { ApplicationFailure, log, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import { ApplicationFailure, log, proxyActivities, proxyLocalActivities, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ActionInput } from '../activities/segment';
-import { actionMeta, stepWhere } from '../recipes/steps';
+import { actionMeta, actionSummary, stepSummary, stepWhere } from '../recipes/steps';
+import { SA } from '../temporal/search-attributes';
 import type { RecipeSnapshot, RecipeStep } from '../recipes/types';
 
 /** The subset of a Stripe event the workflow relies on; the rest travels along for mappings. */
@@ -74,7 +75,10 @@ const remote = proxyActivities<Activities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10m' },
 });
 
-type ActionActivity = (input: ActionInput) => Promise<{ messageId?: string; workflowId?: string; signaled?: boolean }>;
+type ActionResult = { messageId?: string; workflowId?: string; signaled?: boolean };
+type ActionActivity = ((input: ActionInput) => Promise<ActionResult>) & {
+  executeWithOptions(options: { summary: string }, args: [ActionInput]): Promise<ActionResult>;
+};
 
 type Outcome = { outcome: 'delivered' } | { outcome: 'filtered'; filter: string; step: number };
 
@@ -98,27 +102,34 @@ async function runStep(
   where: string,
   data: { event: StripeEvent; ai: Record<string, unknown>; lookup: Record<string, unknown> },
 ): Promise<StepResult | 'filtered' | 'passed'> {
+  const summary = (what: string) => ({ summary: stepSummary(recipe.id, i, what) });
   switch (step.kind) {
     case 'filter':
-      return (await evaluateFilter({ where, expression: step.if, data })) ? 'passed' : 'filtered';
+      return (await evaluateFilter.executeWithOptions(summary('Filter'), [{ where, expression: step.if, data }])) ? 'passed' : 'filtered';
     case 'lookup': {
-      const { id } = await evaluateMapping({ where, expressions: { id: step.id }, data });
-      const found = await remote.stripeLookup({ object: step.object, id, where });
+      const { id } = await evaluateMapping.executeWithOptions(summary(`Map ${step.as} id`), [{ where, expressions: { id: step.id }, data }]);
+      const found = await remote.stripeLookup.executeWithOptions(summary(`Stripe lookup ${step.object} ${String(id ?? '(none)')}`), [
+        { object: step.object, id, where },
+      ]);
       data.lookup[step.as] = found.object;
       return { step: i, type: step.type, lookup: found.object ? 'found' : (found.note ?? 'none') };
     }
     case 'classify': {
       if (step.skipped) return { step: i, type: step.type, skipped: step.skipped };
-      const { input } = await evaluateMapping({ where, expressions: { input: step.input }, data });
-      const result = await ai.classify({ model: step.model, instructions: step.instructions, input, output: step.output, where });
+      const { input } = await evaluateMapping.executeWithOptions(summary('Map classify input'), [{ where, expressions: { input: step.input }, data }]);
+      const result = await ai.classify.executeWithOptions(summary(`OpenAI classify (${step.model})`), [
+        { model: step.model, instructions: step.instructions, input, output: step.output, where },
+      ]);
       Object.assign(data.ai, result.fields);
       return { step: i, type: step.type, ai: result.fields, model: result.model, usage: result.usage };
     }
     case 'action': {
-      const fields = await evaluateMapping({ where, expressions: step.map, data });
+      const fields = await evaluateMapping.executeWithOptions(summary(`Map ${step.type} fields`), [{ where, expressions: step.map, data }]);
       const activity = (remote as unknown as Record<string, ActionActivity | undefined>)[step.activity];
       if (!activity) throw ApplicationFailure.nonRetryable(`${where}: no activity "${step.activity}" on this worker`, 'UnknownAction');
-      const result = await activity({ type: step.type, fields, options: step.options, meta: actionMeta(event, recipe.id, i, where) });
+      const result = await activity.executeWithOptions({ summary: actionSummary(step.type, fields) }, [
+        { type: step.type, fields, options: step.options, meta: actionMeta(event, recipe.id, i, where) },
+      ]);
       return {
         step: i,
         type: step.type,
@@ -128,6 +139,16 @@ async function runStep(
       };
     }
   }
+}
+
+/** How a run ended, as the `Outcome` search attribute: the Web UI and `runs list --outcome` filter on it. */
+export type RunOutcome = 'delivered' | 'filtered' | 'partial' | 'failed';
+
+/** delivered: no recipe failed and one delivered; filtered: every recipe was filtered out; partial: some failed; failed: all failed. */
+export function runOutcome(results: Pick<RecipeResult, 'outcome'>[]): RunOutcome {
+  const failed = results.filter((r) => r.outcome === 'failed').length;
+  if (failed > 0) return failed === results.length ? 'failed' : 'partial';
+  return results.length > 0 && results.every((r) => r.outcome === 'filtered') ? 'filtered' : 'delivered';
 }
 
 /**
@@ -150,6 +171,7 @@ export async function stripeEventWorkflow({ event, recipes }: StripeEventWorkflo
       }
     }),
   );
+  upsertSearchAttributes([{ key: SA.outcome, value: runOutcome(results) }]);
   const failed = results.filter((r): r is Extract<RecipeResult, { outcome: 'failed' }> => r.outcome === 'failed');
   if (failed.length > 0) {
     throw ApplicationFailure.create({
