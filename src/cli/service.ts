@@ -57,6 +57,11 @@ export async function startService(config: Config, logger: Logger, roles: Roles)
   };
 
   try {
+    if (roles.worker && config.RECONCILE_INTERVAL !== undefined && !config.STRIPE_API_KEY) {
+      throw new ConfigError([
+        'RECONCILE_INTERVAL: reconciliation lists events through the Stripe API; set STRIPE_API_KEY (a restricted key with Events read is enough), or unset RECONCILE_INTERVAL',
+      ]);
+    }
     const loadOptions = recipeLoadOptions(config);
     let recipeSet = loadRecipes(config.recipesDir, loadOptions);
     logger.info({ recipes: recipeSet.recipes.map((r) => `${r.id}@${r.version}`), triggers: recipeSet.triggers }, 'recipes loaded');
@@ -78,12 +83,6 @@ export async function startService(config: Config, logger: Logger, roles: Roles)
         logger,
       });
       stops.push(() => devServer!.stop());
-    }
-
-    if (roles.worker && config.RECONCILE_INTERVAL !== undefined && !config.STRIPE_API_KEY) {
-      throw new ConfigError([
-        'RECONCILE_INTERVAL: reconciliation lists events through the Stripe API; set STRIPE_API_KEY (a restricted key with Events read is enough), or unset RECONCILE_INTERVAL',
-      ]);
     }
 
     let client: Client | undefined;

@@ -1,4 +1,4 @@
-import { ApplicationFailure, log, proxyActivities, proxyLocalActivities, upsertSearchAttributes } from '@temporalio/workflow';
+import { ApplicationFailure, log, proxyActivities, proxyLocalActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ActionInput } from '../activities/segment';
 import { actionMeta, actionSummary, stepSummary, stepWhere } from '../recipes/steps';
@@ -171,7 +171,11 @@ export async function stripeEventWorkflow({ event, recipes }: StripeEventWorkflo
       }
     }),
   );
-  upsertSearchAttributes([{ key: SA.outcome, value: runOutcome(results) }]);
+  // Runs started with the project's search attributes (every path in src/runs) are in a namespace
+  // that has Outcome too; a run started by hand without them must not stall on an unknown attribute.
+  if (workflowInfo().typedSearchAttributes.get(SA.eventType) !== undefined) {
+    upsertSearchAttributes([{ key: SA.outcome, value: runOutcome(results) }]);
+  }
   const failed = results.filter((r): r is Extract<RecipeResult, { outcome: 'failed' }> => r.outcome === 'failed');
   if (failed.length > 0) {
     throw ApplicationFailure.create({

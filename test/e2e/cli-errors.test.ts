@@ -31,6 +31,15 @@ describe('CLI start-up errors', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 
+  it('refuses reconciliation without a Stripe API key, and a bad interval', async () => {
+    const r = await cli(['worker'], { RECONCILE_INTERVAL: '15m', TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/- RECONCILE_INTERVAL: reconciliation lists events through the Stripe API; set STRIPE_API_KEY/);
+    const bad = await cli(['worker'], { RECONCILE_INTERVAL: '30s', RECONCILE_LOOKBACK: '45d' });
+    expect(bad.stderr).toMatch(/- RECONCILE_INTERVAL: must be at least 1m \(got "30s"\)/);
+    expect(bad.stderr).toMatch(/- RECONCILE_LOOKBACK: must be 30d or less/);
+  });
+
   it('names the recipe file, the field and the reason', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'ss-cli-recipes-'));
     writeFileSync(

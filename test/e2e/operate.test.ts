@@ -11,6 +11,7 @@ import { startCaptureSink, type CaptureSink } from '../../src/segment/capture-si
 import { RECONCILE_OVERLAP_SECONDS, RECONCILE_SCHEDULE_ID } from '../../src/temporal/reconcile-schedule';
 import type { ReconcileResult } from '../../src/workflows';
 import { BIN, launchApp, type RunningApp } from '../helpers/app';
+import { recordHistory } from '../helpers/histories';
 import { waitUntil } from '../helpers/net';
 import { startStripeMock, type StripeMock } from '../helpers/stripe-mock';
 
@@ -138,6 +139,7 @@ describe('operating it: run log, retry, backfill, reconciliation, webhooks', () 
 
   it('retries the failed recipe after the recipe is fixed, and refuses a second retry', async () => {
     const deliveredBefore = sink.messages.length;
+    await recordHistory(client, 'stripe-partial', `stripe/${failedEvent}`);
     writeFileSync(path.join(recipesDir, 'ops-alert.json'), JSON.stringify(brokenRecipe("'Ops Alert'")));
     const retried = await cli(['runs', 'retry', failedEvent, '--wait']);
     expect(retried.code).toBe(0);
@@ -149,6 +151,7 @@ describe('operating it: run log, retry, backfill, reconciliation, webhooks', () 
     const shown = await cli(['runs', 'show', failedEvent]);
     expect(shown.stdout).toMatch(/run 1\/2 .*FAILED · outcome partial[\s\S]*run 2\/2 .*COMPLETED · outcome delivered\s+via retry/);
     await listed(['--customer', 'cus_ops_1', '--outcome', 'delivered'], failedEvent);
+    await recordHistory(client, 'stripe-retry', `stripe/${failedEvent}`);
 
     const again = await cli(['runs', 'retry', failedEvent]);
     expect(again.code).toBe(1);
@@ -169,6 +172,7 @@ describe('operating it: run log, retry, backfill, reconciliation, webhooks', () 
     await schedule.trigger();
     await waitUntil(async () => (await results()).length === 1, 30_000, 'the first reconciliation');
     const [first] = await results();
+    for await (const wf of client.workflow.list({ query: `WorkflowType = "reconcileWorkflow"` })) await recordHistory(client, 'reconcile', wf.workflowId, wf.runId);
     expect(first).toMatchObject({ seen: 1, started: 1, alreadyDone: 0 });
     expect(first!.checkpoint - first!.since).toBeGreaterThanOrEqual(3600); // the first run looks back RECONCILE_LOOKBACK
     expect(reconcileMock.requests.map(decodeURIComponent)).toContainEqual(expect.stringMatching(/^GET \/v1\/events\?.*types\[0\]=charge\.failed/));

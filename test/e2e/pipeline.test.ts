@@ -10,6 +10,7 @@ import { startCaptureSink, type CaptureSink } from '../../src/segment/capture-si
 import { SA } from '../../src/temporal/search-attributes';
 import { freePort, portOpen, waitUntil } from '../helpers/net';
 import { BIN, launchApp, type RunningApp } from '../helpers/app';
+import { recordHistory } from '../helpers/histories';
 import { postWebhook, signedEvent } from '../helpers/stripe';
 import { startOpenAIStandIn, type OpenAIStandIn } from '../helpers/openai-standin';
 import { buildTestEvent } from '../../src/catalog/fixtures';
@@ -113,7 +114,9 @@ describe('end to end: signed Stripe webhook → Temporal → Segment', () => {
     expect(desc.typedSearchAttributes.get(SA.eventType)).toBe('charge.failed');
     expect(desc.typedSearchAttributes.get(SA.customerId)).toBe('cus_e2e_1');
     expect(desc.typedSearchAttributes.get(SA.recipeIds)).toEqual([RECIPE]);
-    expect(await desc.staticSummary()).toBe('charge.failed · cus_e2e_1 → 1 recipe');
+    expect(desc.typedSearchAttributes.get(SA.objectId)).toBe(charge.id);
+    expect(desc.typedSearchAttributes.get(SA.outcome)).toBe('delivered');
+    expect(await desc.staticSummary()).toBe(`charge.failed · cus_e2e_1 · ${charge.currency.toUpperCase()} ${charge.amount / 100} → 1 recipe`);
     expect(desc.memo).toMatchObject({ apiVersion: charge && (event as any).api_version, recipes: [{ id: RECIPE }] });
   });
 
@@ -136,6 +139,7 @@ describe('end to end: signed Stripe webhook → Temporal → Segment', () => {
     }
     const result: StripeEventWorkflowResult = await client.workflow.getHandle(`stripe/${event.id}`).result();
     expect(result.recipes.map((r) => r.outcome)).toEqual(recipes.forEventType(type).map(() => 'delivered'));
+    await recordHistory(client, `stripe-${type}`, `stripe/${event.id}`);
   });
 
   it('classifies a dispute with the model: Segment gets the AI fields, and "Dispute Needs Attention"', async () => {

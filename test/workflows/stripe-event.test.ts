@@ -239,7 +239,7 @@ describe('stripeEventWorkflow on a real Temporal dev server', () => {
     expect(Number(described.config?.workflowExecutionRetentionTtl?.seconds)).toBeGreaterThanOrEqual(72 * 3600);
     const attrs = await env.connection.operatorService.listSearchAttributes({ namespace: 'default' });
     expect(Object.keys(attrs.customAttributes ?? {})).toEqual(
-      expect.arrayContaining(['StripeEventType', 'StripeCustomerId', 'StripeLivemode', 'RecipeIds']),
+      expect.arrayContaining(['StripeEventType', 'StripeCustomerId', 'StripeObjectId', 'StripeLivemode', 'RecipeIds', 'Outcome']),
     );
     const second = await ensureNamespaceSetup(env.connection, 'default');
     expect(second).toEqual({ addedSearchAttributes: [], retentionSeconds: second.retentionSeconds, retentionRaised: false });
