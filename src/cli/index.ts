@@ -36,7 +36,7 @@ function banner(config: Config, svc: RunningService): string {
   if (svc.generatedSecretFile) {
     lines.push(
       `  Stripe webhook secret:     ${svc.secrets[0]}`,
-      `                             (generated and kept in ${svc.generatedSecretFile}; set STRIPE_WEBHOOK_SECRET to use your own)`,
+      `                             (kept in ${svc.generatedSecretFile}: generated, or stored by \`webhooks register\`; STRIPE_WEBHOOK_SECRET overrides it)`,
     );
   }
   lines.push(

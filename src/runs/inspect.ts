@@ -77,7 +77,6 @@ export async function listRuns(client: Client, filter: RunsFilter, limit = 50): 
 export interface PendingActivity {
   activity: string;
   attempt: number;
-  state: string;
   lastFailure?: string;
   nextAttemptAt?: string;
 }
@@ -132,7 +131,6 @@ async function runReport(client: Client, info: ExecutionInfo): Promise<RunReport
     report.pending = (description.raw.pendingActivities ?? []).map((p) => ({
       activity: p.activityType?.name ?? '?',
       attempt: p.attempt ?? 1,
-      state: String(p.state ?? ''),
       ...(p.lastFailure?.message ? { lastFailure: p.lastFailure.message } : {}),
       ...(p.nextAttemptScheduleTime?.seconds ? { nextAttemptAt: new Date(Number(p.nextAttemptScheduleTime.seconds) * 1000).toISOString() } : {}),
     }));
