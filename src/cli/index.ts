@@ -348,7 +348,7 @@ export function buildProgram(): Command {
         if (opts.wait) {
           await client.workflow.getHandle(result.workflowId, result.runId, { followRuns: false }).result().catch(() => undefined);
           const reports = await eventRuns(client, eventId);
-          process.stdout.write(`${formatReport(reports.filter((r) => r.runId === result.runId))}\n`);
+          process.stdout.write(`${formatReport(reports)}\n`);
           if (reports.find((r) => r.runId === result.runId)?.status !== 'COMPLETED') process.exitCode = 1;
         }
       }),

@@ -47,6 +47,7 @@ describe('operating it: run log, retry, backfill, reconciliation, webhooks', () 
   let reconcileMock: StripeMock; // the app's STRIPE_API_BASE
   let backfillMock: StripeMock; // what `backfill` lists
   let recipesDir: string;
+  let segmentDown = true;
   const suffix = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
   const missedEvent = `evt_missed_${suffix}`;
   const backfillEvent = `evt_backfill_${suffix}`;
@@ -58,7 +59,8 @@ describe('operating it: run log, retry, backfill, reconciliation, webhooks', () 
     );
 
   beforeAll(async () => {
-    sink = await startCaptureSink();
+    // Segment is "down" (500) for anything about cus_down while `segmentDown` is set.
+    sink = await startCaptureSink({ respond: (messages) => (segmentDown && messages.some((m) => m.userId === 'cus_down') ? { status: 500 } : undefined) });
     reconcileMock = await mockWithEvent(missedEvent, 'cus_missed');
     backfillMock = await mockWithEvent(backfillEvent, 'cus_backfill');
     recipesDir = mkdtempSync(path.join(os.tmpdir(), 'ss-recipes-'));
@@ -144,8 +146,10 @@ describe('operating it: run log, retry, backfill, reconciliation, webhooks', () 
     const retried = await cli(['runs', 'retry', failedEvent, '--wait']);
     expect(retried.code).toBe(0);
     expect(retried.stdout).toMatch(/retrying .* with ops-alert@\w+ \(published\)/);
-    expect(retried.stdout).toMatch(/COMPLETED · outcome delivered\s+via retry/);
-    expect(retried.stdout).not.toContain('charge-failed@'); // only the failed recipe ran again
+    const retryRun = retried.stdout.slice(retried.stdout.indexOf('run 2/2'));
+    expect(retryRun).toMatch(/^run 2\/2 \S+\s+COMPLETED · outcome delivered\s+via retry/);
+    expect(retryRun).toMatch(/recipe ops-alert@\w+\s+delivered/);
+    expect(retryRun).not.toContain('charge-failed@'); // only the failed recipe ran again
     await waitUntil(() => sink.messages.slice(deliveredBefore).some((m) => m.event === 'Ops Alert' && m.userId === 'cus_ops_1'), 10_000, 'the fixed Track');
 
     const shown = await cli(['runs', 'show', failedEvent]);
@@ -158,6 +162,36 @@ describe('operating it: run log, retry, backfill, reconciliation, webhooks', () 
     expect(again.stderr).toContain('completed (outcome delivered); there is nothing to retry');
     const unknown = await cli(['runs', 'retry', 'evt_never_seen']);
     expect(unknown.stderr).toContain('No run for Stripe event evt_never_seen');
+  });
+
+  it('shows what a running run is retrying; terminate, then retry it once Segment is back', async () => {
+    const sent = await cli(['send-test-event', 'charge.failed', '--customer', 'cus_down']);
+    const eventId = /(evt_test_\w+)/.exec(sent.stdout)![1]!;
+    let shown = '';
+    await waitUntil(
+      async () => {
+        shown = (await cli(['runs', 'show', eventId])).stdout;
+        return /pending segmentCall\s+attempt [2-9]/.test(shown);
+      },
+      30_000,
+      'runs show to report the retried Segment call',
+    );
+    expect(shown).toMatch(/RUNNING\s+via webhook/);
+    expect(shown).toMatch(/pending segmentCall\s+attempt \d+\s+last failure: .*Segment delivery failed \(will retry\): \[500\]/);
+
+    const refused = await cli(['runs', 'retry', eventId]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/is still running \(segmentCall, attempt \d+: .*\); Temporal keeps retrying it/);
+
+    const terminated = await cli(['runs', 'terminate', eventId, '--reason', 'Segment outage drill']);
+    expect(terminated.stdout).toBe(`terminated stripe/${eventId}: Segment outage drill\n`);
+    segmentDown = false;
+    const retried = await cli(['runs', 'retry', eventId, '--wait']);
+    expect(retried.code).toBe(0);
+    // A terminated run reports no recipe results: every recipe of its snapshot runs again.
+    expect(retried.stdout).toMatch(/with charge-failed@\w+ \(published\), ops-alert@\w+ \(published\)/);
+    expect(retried.stdout).toMatch(/run 1\/2 \S+\s+TERMINATED\s+via webhook[\s\S]*run 2\/2 \S+\s+COMPLETED · outcome delivered\s+via retry/);
+    expect(sink.messages.filter((m) => m.userId === 'cus_down').map((m) => m.type).sort()).toEqual(['identify', 'track', 'track']);
   });
 
   it('the reconciliation Schedule starts runs for events the ingress missed, then resumes from its checkpoint', async () => {
