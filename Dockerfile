@@ -5,7 +5,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npx tsc -p tsconfig.build.json
+COPY scripts/bundle-workflows.js ./scripts/
+# The compiled code and the pre-built workflow bundle (workers start without webpack).
+RUN npx tsc -p tsconfig.build.json && node scripts/bundle-workflows.js
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production

@@ -63,5 +63,7 @@ if [ ! -x .tools/bin/stripe-mock ] || [ ! -f "$STRIPE_MOCK_FIXTURES" ] || [ "$(c
   fi
 fi
 
-# 4. The compiled CLI (incremental, so a no-op when nothing changed).
+# 4. The compiled CLI (incremental, so a no-op when nothing changed) and the pre-built workflow
+#    bundle (rebuilt only when the compiled code changed).
 npx --no-install tsc -p tsconfig.build.json
+node scripts/bundle-workflows.js

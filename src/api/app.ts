@@ -26,6 +26,8 @@ export interface IngressDeps {
   /** Which events to process: test mode, live mode or both. Default both. */
   livemode?: LivemodeFilter;
   metrics?: IngressMetrics;
+  /** The client shares its connection with a worker in this process: request eager starts. */
+  eagerStart?: boolean;
 }
 
 export interface Ingress {
@@ -252,7 +254,7 @@ export function createIngress(deps: IngressDeps): Ingress {
 
       let started: { workflowId: string; duplicate: boolean };
       try {
-        started = await temporalCall(startTimeoutMs, () => startStripeRun(client, { event, recipes, taskQueue: deps.taskQueue, via: 'webhook' }));
+        started = await temporalCall(startTimeoutMs, () => startStripeRun(client, { event, recipes, taskQueue: deps.taskQueue, via: 'webhook', eager: deps.eagerStart }));
       } catch (err) {
         const workflowId = stripeWorkflowId(event.id);
         log.error({ err: (err as Error).message, workflowId, stripeEventId: event.id }, 'could not start workflow; asking the sender to retry');

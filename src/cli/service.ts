@@ -1,4 +1,5 @@
-import type { Client } from '@temporalio/client';
+import { Client } from '@temporalio/client';
+import type { NativeConnection } from '@temporalio/worker';
 import { createAiMetrics, createOpenAIClient } from '../activities/openai';
 import { createStripeClient } from '../activities/stripe';
 import { createIngressMetrics, createRegistry } from '../api/metrics';
@@ -103,6 +104,7 @@ export async function startService(config: Config, logger: Logger, roles: Roles)
     }
 
     let sink: CaptureSink | undefined;
+    let workerConnection: NativeConnection | undefined;
     // Never resolves when this process runs no worker.
     let workerRun: Promise<void> = new Promise(() => undefined);
     if (roles.worker) {
@@ -117,10 +119,11 @@ export async function startService(config: Config, logger: Logger, roles: Roles)
       }
       const analytics = createAnalytics({ writeKey, host, flushIntervalMs: config.SEGMENT_FLUSH_INTERVAL_MS });
       stops.push(() => analytics.closeAndFlush({ timeout: 10_000 }));
-      const workerConnection = await connectWorker(config);
-      stops.push(() => workerConnection.close());
+      const connection = await connectWorker(config);
+      workerConnection = connection;
+      stops.push(() => connection.close());
       const worker = await createWorker({
-        connection: workerConnection,
+        connection,
         namespace: config.TEMPORAL_NAMESPACE,
         taskQueue: config.TEMPORAL_TASK_QUEUE,
         analytics,
@@ -129,6 +132,12 @@ export async function startService(config: Config, logger: Logger, roles: Roles)
         aiMetrics: createAiMetrics(registry),
         recipes: () => recipeSet,
         livemode: config.STRIPE_LIVEMODE,
+        prebuiltBundle: config.TEMPORAL_WORKFLOW_BUNDLE === 'prebuilt',
+        capacity: {
+          maxConcurrentWorkflowTasks: config.TEMPORAL_WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
+          maxConcurrentActivities: config.TEMPORAL_WORKER_MAX_CONCURRENT_ACTIVITIES,
+          targetCpu: config.TEMPORAL_WORKER_TARGET_CPU,
+        },
       });
       workerRun = worker.run();
       stops.push(async () => {
@@ -146,6 +155,10 @@ export async function startService(config: Config, logger: Logger, roles: Roles)
       secrets = resolved.secrets;
       generatedSecretFile = resolved.generatedFile;
       let apiClient = client;
+      // With a worker in this process, the ingress starts runs over the worker's own connection,
+      // so the server can hand each run straight to it (eager start: no poll round trip).
+      const eagerStart = Boolean(workerConnection && config.TEMPORAL_EAGER_START);
+      if (eagerStart) apiClient = new Client({ connection: workerConnection!, namespace: config.TEMPORAL_NAMESPACE });
       if (!apiClient) {
         const lazy = createClient(config);
         stops.push(() => lazy.connection.close());
@@ -160,6 +173,7 @@ export async function startService(config: Config, logger: Logger, roles: Roles)
         toleranceSeconds: config.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
         metrics: createIngressMetrics(registry),
         livemode: config.STRIPE_LIVEMODE,
+        eagerStart,
       });
       const listening = await listen(ingress, config.PORT, config.HOST);
       stops.push(() => listening.close());

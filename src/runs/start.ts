@@ -68,14 +68,17 @@ export interface RunStart {
   via: string;
   /** Overrides the id rule; `runs retry` starts a new run under the same id. */
   workflowIdReusePolicy?: 'REJECT_DUPLICATE' | 'ALLOW_DUPLICATE_FAILED_ONLY';
+  /** Ask the server to hand the run straight to the worker sharing the client's connection. */
+  eager?: boolean;
 }
 
 /** Start options of one run: the id rule, the recipe snapshot, and what the Web UI shows and filters on. */
-export function runStartOptions({ event, recipes, taskQueue, via, workflowIdReusePolicy = 'REJECT_DUPLICATE' }: RunStart) {
+export function runStartOptions({ event, recipes, taskQueue, via, workflowIdReusePolicy = 'REJECT_DUPLICATE', eager = false }: RunStart) {
   const customer = customerOf(event);
   const objectId = event.data.object.id;
   return {
     taskQueue,
+    ...(eager ? { requestEagerStart: true } : {}),
     workflowId: stripeWorkflowId(event.id),
     workflowIdReusePolicy,
     args: [{ event, recipes }] as [StripeEventWorkflowInput],

@@ -8,6 +8,7 @@ import type { Logger } from '../logger';
 import type { RecipeSet } from '../recipes/loader';
 import type { LivemodeFilter } from '../runs/start';
 import { INTEGRATION } from '../version';
+import { prebuiltBundle } from './bundle';
 
 export interface WorkerOptions {
   connection: NativeConnection;
@@ -22,6 +23,27 @@ export interface WorkerOptions {
   /** For reconciliation: the published recipes and STRIPE_LIVEMODE. */
   recipes?: () => RecipeSet;
   livemode?: LivemodeFilter;
+  capacity?: WorkerCapacity;
+  /** Use dist/workflow-bundle.js when it matches the code (default); false bundles at start. */
+  prebuiltBundle?: boolean;
+}
+
+/** Worker capacity from TEMPORAL_WORKER_*: fixed slot counts, or a CPU target for a resource-based tuner. */
+export interface WorkerCapacity {
+  maxConcurrentWorkflowTasks?: number;
+  maxConcurrentActivities?: number;
+  targetCpu?: number;
+}
+
+function capacityOptions(c: WorkerCapacity = {}) {
+  if (c.targetCpu !== undefined) {
+    const tunerOptions = { targetCpuUsage: c.targetCpu, targetMemoryUsage: 0.9 };
+    return { tuner: { tunerOptions, workflowTaskSlotOptions: {}, activityTaskSlotOptions: {}, localActivityTaskSlotOptions: {} } };
+  }
+  return {
+    ...(c.maxConcurrentWorkflowTasks ? { maxConcurrentWorkflowTaskExecutions: c.maxConcurrentWorkflowTasks } : {}),
+    ...(c.maxConcurrentActivities ? { maxConcurrentActivityTaskExecutions: c.maxConcurrentActivities } : {}),
+  };
 }
 
 const PINO_LEVEL: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
@@ -47,13 +69,20 @@ export function installRuntimeLogging(logger: Logger, level: LogLevel = 'WARN'):
   });
 }
 
+/** The pre-built bundle when it matches this code (no webpack at start), else the workflow sources. */
+function workflowCode(usePrebuilt = true) {
+  const codePath = usePrebuilt ? prebuiltBundle() : undefined;
+  return codePath ? { workflowBundle: { codePath } } : { workflowsPath: require.resolve('../workflows') };
+}
+
 /** The worker: the workflow bundle plus activities built once with their clients. */
 export function createWorker(opts: WorkerOptions): Promise<Worker> {
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
-    workflowsPath: require.resolve('../workflows'),
+    ...workflowCode(opts.prebuiltBundle),
     activities: createActivities({ ...opts, integration: INTEGRATION }),
+    ...capacityOptions(opts.capacity),
   });
 }

@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+'use strict';
+// Baseline 2 of bench/run.js: the project's own workflow code on a worker whose activities all
+// do nothing (mapping gives no fields, filters pass, actions return at once). What remains is the
+// engine: workflow tasks, activity tasks and history writes. The ceiling of any end-to-end rate.
+//   TEMPORAL_ADDRESS=… TASK_QUEUE=… node bench/noop-worker.js
+const { NativeConnection, Worker, Runtime, DefaultLogger } = require('@temporalio/worker');
+const { createActivities } = require('../dist/activities');
+
+Runtime.install({ logger: new DefaultLogger('WARN') });
+
+(async () => {
+  // The same activity names the real worker registers, each a no-op of the right shape.
+  const names = Object.keys(createActivities({ analytics: { on() {} }, integration: { name: 'bench', version: '0' } }));
+  const noop = { evaluateMapping: async () => ({}), evaluateFilter: async () => true, stripeLookup: async () => ({ object: null }) };
+  const activities = Object.fromEntries(names.map((n) => [n, noop[n] ?? (async () => ({}))]));
+  const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS });
+  const worker = await Worker.create({
+    connection,
+    taskQueue: process.env.TASK_QUEUE,
+    workflowsPath: require.resolve('../dist/workflows'),
+    activities,
+  });
+  process.on('SIGTERM', () => worker.shutdown());
+  process.stdout.write('ready\n');
+  await worker.run();
+  await connection.close();
+})().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,455 @@
+#!/usr/bin/env node
+'use strict';
+// The benchmark: throughput, latency and cost from a signed Stripe webhook to Segment, with three
+// baselines measured in the same run so that results are ratios (these machines are noisy).
+//   npm run bench                  short version (about 2 minutes)
+//   npm run bench -- --full        long version
+//   options: --no-record (do not write bench/results or bench/README.md), --concurrency N,
+//            --worker-env K=V (repeatable; e.g. SEGMENT_FLUSH_INTERVAL_MS=200) to try a lever.
+// See bench/README.md for what each figure means and the recorded results.
+const { spawn, execFileSync } = require('node:child_process');
+const { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const Stripe = require('stripe');
+const { Client, Connection } = require('@temporalio/client');
+const { ROOT, freePort, sleep, pct } = require('./lib');
+const { startCaptureSink } = require('../dist/segment/capture-sink');
+const { buildTestEvent, fixtureTypes } = require('../dist/catalog/fixtures');
+const { loadRecipes } = require('../dist/recipes/loader');
+const { dryRun } = require('../dist/recipes/dry-run');
+const { startDevServer } = require('../dist/temporal/dev-server');
+const { ensureNamespaceSetup } = require('../dist/temporal/namespace-setup');
+const { runStartOptions } = require('../dist/runs/start');
+const { stripeEventWorkflow } = require('../dist/workflows');
+
+const args = process.argv.slice(2);
+const FULL = args.includes('--full');
+const RECORD = !args.includes('--no-record');
+const opt = (name, fallback) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : fallback;
+};
+const CONCURRENCY = Number(opt('--concurrency', 32));
+const WORKER_ENV = Object.fromEntries(
+  args.flatMap((a, i) => (a === '--worker-env' ? [args[i + 1].split(/=(.*)/s).slice(0, 2)] : [])),
+);
+/** Seconds of load per phase. */
+const D = FULL ? { max: 20, backlog: 20, half: 30, steady: 30, base: 20 } : { max: 3, backlog: 3, half: 6, steady: 8, base: 5 };
+const SECRET = 'whsec_bench_secret';
+const recipes = loadRecipes(path.join(ROOT, 'recipes'), { openai: false, defaultModel: 'none' });
+
+// ---------------------------------------------------------------- events and what Segment must get
+
+let seq = 0;
+const runId = Date.now().toString(36);
+/** A realistic event of one of the ten triggers, rotating, with a unique id and customer. */
+function nextEvent() {
+  const n = seq++;
+  return buildTestEvent(fixtureTypes[n % fixtureTypes.length], { id: `evt_bench_${runId}_${n}`, customer: `cus_bench_${n}` });
+}
+/** The messageIds Segment must receive for an event: what the dry run of its recipes sends. */
+async function expectedIds(event) {
+  const ids = [];
+  for (const recipe of recipes.forEventType(event.type)) {
+    const result = await dryRun(recipe, event, {});
+    for (const step of result.steps) if (step.message) ids.push(step.message.messageId);
+  }
+  return ids;
+}
+
+// ---------------------------------------------------------------- processes and their cost
+
+const CLK_TCK = 100;
+function cpuTicks(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]); // utime stime cutime cstime
+  } catch {
+    return NaN;
+  }
+}
+function memMb(pid, field) {
+  try {
+    return Math.round(Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024);
+  } catch {
+    return NaN;
+  }
+}
+/** CPU (% of one core) and RSS of named processes over a phase. */
+function meter(pids) {
+  const t0 = performance.now();
+  const start = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuTicks(pid)]));
+  return () => {
+    const s = (performance.now() - t0) / 1000;
+    return Object.fromEntries(
+      Object.entries(pids).map(([k, pid]) => [k, { cpuPct: Math.round(((cpuTicks(pid) - start[k]) / CLK_TCK / s) * 100), rssMb: memMb(pid, 'VmRSS'), peakRssMb: memMb(pid, 'VmHWM') }]),
+    );
+  };
+}
+
+function spawnReady(cmd, argv, env, what) {
+  const child = spawn(cmd, argv, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const onData = (c) => {
+      out += c.toString();
+      if (/ready|worker running|ingress listening/.test(out)) resolve(child);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (c) => (out += c.toString()));
+    child.once('exit', (code) => reject(new Error(`${what} exited (${code}) before it was ready:\n${out.slice(-2000)}`)));
+  });
+}
+const stop = (child) => new Promise((resolve) => (child.exitCode !== null ? resolve() : (child.once('exit', resolve), child.kill('SIGTERM'))));
+
+async function devServer() {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'ss-bench-'));
+  const server = await startDevServer({ dataDir, namespace: 'default', port: await freePort(), uiPort: await freePort(), sqlitePragmas: ['journal_mode=wal', 'synchronous=full'] });
+  const connection = await Connection.connect({ address: server.address });
+  await ensureNamespaceSetup(connection, 'default');
+  return { ...server, client: new Client({ connection }), close: async () => (await connection.close(), await server.stop()) };
+}
+
+// ---------------------------------------------------------------- load generators
+
+/** POSTs one signed event; resolves with its ack latency (ms) and status. */
+async function post(url, event) {
+  const payload = JSON.stringify(event);
+  const signature = Stripe.webhooks.generateTestHeaderString({ payload, secret: SECRET });
+  const sentAt = performance.now();
+  try {
+    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': signature }, body: payload });
+    await res.arrayBuffer();
+    return { sentAt, ackMs: performance.now() - sentAt, status: res.status };
+  } catch (err) {
+    return { sentAt, ackMs: performance.now() - sentAt, status: 0, error: err.message };
+  }
+}
+
+/** Closed loop: `concurrency` senders, each posting as soon as its previous post is answered. */
+async function closedLoop(url, seconds, concurrency, onEvent) {
+  const results = [];
+  const end = performance.now() + seconds * 1000;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        const event = nextEvent();
+        const r = await post(url, event);
+        results.push({ ...r, event });
+        onEvent?.(event, r);
+      }
+    }),
+  );
+  return { results, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** Open loop: one post every 1/rate s whatever the answers, for `seconds`. */
+async function openLoop(url, rate, seconds, onEvent) {
+  const results = [];
+  const inflight = [];
+  const t0 = performance.now();
+  const total = Math.round(rate * seconds);
+  for (let i = 0; i < total; i++) {
+    const due = t0 + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 1) await sleep(wait);
+    const event = nextEvent();
+    inflight.push(post(url, event).then((r) => (results.push({ ...r, event }), onEvent?.(event, r))));
+  }
+  await Promise.all(inflight);
+  return { results, seconds: (performance.now() - t0) / 1000 };
+}
+
+const ms = (x) => (x === undefined || Number.isNaN(x) ? null : Math.round(x * 10) / 10);
+function ackStats(run) {
+  const ok = run.results.filter((r) => r.status >= 200 && r.status < 300);
+  const lat = ok.map((r) => r.ackMs);
+  return { sent: run.results.length, acked: ok.length, errors: run.results.length - ok.length, ratePerS: ms(ok.length / run.seconds), p50: ms(pct(lat, 50)), p95: ms(pct(lat, 95)), p99: ms(pct(lat, 99)) };
+}
+
+/** Tracks expected messageIds of acked events against the sink's arrivals (wall clock via performance.now). */
+function deliveryTracker(sink) {
+  const arrival = new Map();
+  let seenRequests = 0;
+  const pending = new Map(); // eventId -> { sentAt, ids }
+  const done = []; // { first, last } latencies
+  const poll = () => {
+    const now = performance.now();
+    for (; seenRequests < sink.requests.length; seenRequests++) {
+      const r = sink.requests[seenRequests];
+      if (r.status < 200 || r.status >= 300) continue;
+      for (const m of r.messages) if (!arrival.has(m.messageId)) arrival.set(m.messageId, now);
+    }
+    for (const [id, p] of pending) {
+      if (p.ids.every((m) => arrival.has(m))) {
+        const times = p.ids.map((m) => arrival.get(m));
+        done.push({ first: Math.min(...times) - p.sentAt, last: Math.max(...times) - p.sentAt, at: Math.max(...times) });
+        pending.delete(id);
+      }
+    }
+  };
+  const timer = setInterval(poll, 5);
+  return {
+    add: async (event, sentAt) => pending.set(event.id, { sentAt, ids: await expectedIds(event) }),
+    pending: () => (poll(), pending.size),
+    done,
+    arrival,
+    stop: () => clearInterval(timer),
+    async drain(timeoutS) {
+      const end = performance.now() + timeoutS * 1000;
+      while (this.pending() > 0 && performance.now() < end) await sleep(20);
+      return pending.size;
+    },
+  };
+}
+
+// ---------------------------------------------------------------- scenarios
+
+/** `CONCURRENCY` client loops starting runs as the ingress would, for `seconds`; resolves with the count. */
+async function startLoop(client, taskQueue, seconds) {
+  let started = 0;
+  const end = performance.now() + seconds * 1000;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (performance.now() < end) {
+        const event = nextEvent();
+        await client.workflow.start(stripeEventWorkflow, runStartOptions({ event, recipes: recipes.forEventType(event.type), taskQueue, via: 'bench' }));
+        started++;
+      }
+    }),
+  );
+  return started;
+}
+
+/** Baseline 1: workflow starts from a bare client loop (no HTTP, no worker): the ack path's ceiling. */
+async function baselineStarts() {
+  const server = await devServer();
+  try {
+    const t0 = performance.now();
+    const started = await startLoop(server.client, 'bench-no-worker', D.base);
+    return { starts: started, ratePerS: ms(started / ((performance.now() - t0) / 1000)) };
+  } finally {
+    await server.close();
+  }
+}
+
+/**
+ * Baseline 2: the engine's end-to-end ceiling. A backlog of the same workflows is started with no
+ * worker, then a worker whose activities are no-ops drains it: runs finished per second.
+ */
+async function baselineEngine() {
+  const server = await devServer();
+  const taskQueue = 'bench-noop';
+  try {
+    const started = await startLoop(server.client, taskQueue, D.backlog);
+    const t0 = performance.now();
+    const worker = await spawnReady(process.execPath, [path.join(__dirname, 'noop-worker.js')], { TEMPORAL_ADDRESS: server.address, TASK_QUEUE: taskQueue }, 'the no-op worker');
+    const count = async () => (await server.client.workflow.count(`TaskQueue = "${taskQueue}" AND ExecutionStatus != "Running"`)).count;
+    while ((await count()) < started) await sleep(100);
+    const seconds = (performance.now() - t0) / 1000;
+    await stop(worker);
+    return { runs: started, ratePerS: ms(started / seconds) };
+  } finally {
+    await server.close();
+  }
+}
+
+/** Baseline 3: signature check + analytics-node, nothing durable: the upper bound of any design. */
+async function baselineNoDurability() {
+  const sink = await startCaptureSink();
+  const port = await freePort();
+  const handler = await spawnReady(process.execPath, [path.join(__dirname, 'no-durability.js')], { PORT: String(port), SECRET, SEGMENT_HOST: sink.url }, 'the no-durability handler');
+  const tracker = deliveryTracker(sink);
+  try {
+    const t0 = performance.now();
+    const run = await closedLoop(`http://127.0.0.1:${port}/`, D.base, CONCURRENCY, (event, r) => r.status === 200 && tracker.add(event, r.sentAt));
+    const lost = await tracker.drain(60);
+    const lastAt = Math.max(...tracker.done.map((d) => d.at));
+    return { ...ackStats(run), lost, e2eRatePerS: ms(tracker.done.length / ((lastAt - t0) / 1000)), messagesPerRequest: ms(sink.messages.length / sink.requests.length) };
+  } finally {
+    tracker.stop();
+    await stop(handler);
+    await sink.close();
+  }
+}
+
+/** The real service: ingress (`api`) and `worker` processes on an embedded dev server. The worker starts on demand. */
+async function service() {
+  const server = await devServer();
+  const sink = await startCaptureSink();
+  const port = await freePort();
+  const env = { TEMPORAL_ADDRESS: server.address, SEGMENT_WRITE_KEY: 'bench', SEGMENT_HOST: sink.url, STRIPE_WEBHOOK_SECRET: SECRET, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', ...WORKER_ENV };
+  const bin = path.join(ROOT, 'bin', 'stripe-segment.js');
+  const api = await spawnReady(process.execPath, [bin, 'api'], env, 'the ingress');
+  api.stdout.resume(); // one log line per request at info: keep the pipe drained
+  const pids = { ingress: api.pid, temporal: server.process.pid };
+  let worker;
+  return {
+    url: `http://127.0.0.1:${port}/v1/webhooks/stripe`,
+    sink,
+    server,
+    pids,
+    async startWorker() {
+      worker = await spawnReady(process.execPath, [bin, 'worker'], env, 'the worker');
+      worker.stdout.resume();
+      pids.worker = worker.pid;
+    },
+    close: async () => {
+      await stop(api);
+      if (worker) await stop(worker);
+      await sink.close();
+      await server.close();
+    },
+  };
+}
+
+async function main() {
+  const started = performance.now();
+  const out = { date: new Date().toISOString(), full: FULL, concurrency: CONCURRENCY, workerEnv: WORKER_ENV, machine: machine(), versions: versions() };
+
+  log('baseline 1: workflow starts from a bare client loop');
+  out.baselineStarts = await baselineStarts();
+  log('baseline 2: the same workflows, no-op activities');
+  out.baselineEngine = await baselineEngine();
+  log('baseline 3: no durability (signature + analytics-node)');
+  out.baselineNoDurability = await baselineNoDurability();
+
+  log('service: the ack path alone (closed loop, no worker yet), then a worker drains the backlog');
+  const svc = await service();
+  try {
+    let tracker = deliveryTracker(svc.sink);
+    let m = meter(svc.pids);
+    const max = await closedLoop(svc.url, D.max, CONCURRENCY, (event, r) => r.status === 200 && tracker.add(event, r.sentAt));
+    const ackCost = m();
+    const t0 = performance.now();
+    await svc.startWorker();
+    m = meter(svc.pids);
+    const lost = await tracker.drain(FULL ? 900 : 120);
+    const lastAt = Math.max(...tracker.done.map((d) => d.at));
+    const reqs = svc.sink.requests.filter((r) => r.status === 200);
+    out.max = {
+      ack: ackStats(max),
+      lost,
+      e2eRatePerS: ms(tracker.done.length / ((lastAt - t0) / 1000)),
+      drainS: ms((lastAt - t0) / 1000),
+      messagesPerRequest: ms(reqs.reduce((n, r) => n + r.messages.length, 0) / reqs.length),
+      costDuringLoad: { ...ackCost, worker: { cpuPct: 0, rssMb: 0, peakRssMb: 0 } },
+      costDuringDrain: m(),
+    };
+    tracker.stop();
+
+    const half = Math.max(1, Math.round(out.max.ack.ratePerS / 2));
+    log(`service: half the top rate, ${half}/s (open loop)`);
+    tracker = deliveryTracker(svc.sink);
+    const halfRun = await openLoop(svc.url, half, D.half, (event, r) => r.status === 200 && tracker.add(event, r.sentAt));
+    out.half = { rate: half, ack: ackStats(halfRun), lost: await tracker.drain(FULL ? 600 : 120) };
+    tracker.stop();
+
+    const steady = Math.max(1, Math.round(out.max.e2eRatePerS / 2));
+    log(`service: end-to-end latency at half the end-to-end rate, ${steady}/s`);
+    tracker = deliveryTracker(svc.sink);
+    const before = svc.sink.requests.length;
+    m = meter(svc.pids);
+    const steadyRun = await openLoop(svc.url, steady, D.steady, (event, r) => r.status === 200 && tracker.add(event, r.sentAt));
+    const steadyLost = await tracker.drain(60);
+    const steadyReqs = svc.sink.requests.slice(before).filter((r) => r.status === 200);
+    out.steady = {
+      rate: steady,
+      ack: ackStats(steadyRun),
+      lost: steadyLost,
+      e2eFirst: { p50: ms(pct(tracker.done.map((d) => d.first), 50)), p95: ms(pct(tracker.done.map((d) => d.first), 95)), p99: ms(pct(tracker.done.map((d) => d.first), 99)) },
+      e2eLast: { p50: ms(pct(tracker.done.map((d) => d.last), 50)), p95: ms(pct(tracker.done.map((d) => d.last), 95)), p99: ms(pct(tracker.done.map((d) => d.last), 99)) },
+      messagesPerRequest: ms(steadyReqs.reduce((n, r) => n + r.messages.length, 0) / steadyReqs.length),
+      cost: m(),
+    };
+    tracker.stop();
+    // Every message the sink got was expected, once per messageId.
+    out.segment = { messages: svc.sink.messages.length, distinctMessageIds: new Set(svc.sink.messages.map((x) => x.messageId)).size };
+  } finally {
+    await svc.close();
+  }
+
+  out.targets = targets(out);
+  out.seconds = ms((performance.now() - started) / 1000);
+  report(out);
+}
+
+function targets(o) {
+  const r = (a, b) => Math.round((a / b) * 100) / 100;
+  const lost = o.max.lost + o.half.lost + o.steady.lost;
+  const errors = o.max.ack.errors + o.half.ack.errors + o.steady.ack.errors;
+  return [
+    { target: 'ack rate ≥ 70% of baseline 1 (bare starts)', value: r(o.max.ack.ratePerS, o.baselineStarts.ratePerS), pass: o.max.ack.ratePerS >= 0.7 * o.baselineStarts.ratePerS },
+    { target: 'p99 ack < 50 ms at half the top rate', value: o.half.ack.p99, pass: o.half.ack.p99 < 50 },
+    { target: 'end-to-end ≥ 50% of baseline 2 (no-op activities)', value: r(o.max.e2eRatePerS, o.baselineEngine.ratePerS), pass: o.max.e2eRatePerS >= 0.5 * o.baselineEngine.ratePerS },
+    { target: 'end-to-end ≥ 25% of baseline 3 (no durability)', value: r(o.max.e2eRatePerS, o.baselineNoDurability.e2eRatePerS), pass: o.max.e2eRatePerS >= 0.25 * o.baselineNoDurability.e2eRatePerS },
+    { target: '≥ 10 messages per Segment request at load', value: o.max.messagesPerRequest, pass: o.max.messagesPerRequest >= 10 },
+    { target: 'no errors, no lost events', value: `${errors} errors, ${lost} lost`, pass: errors === 0 && lost === 0 && o.segment.messages === o.segment.distinctMessageIds },
+  ];
+}
+
+function machine() {
+  return { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGb: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.type()} ${os.release()}` };
+}
+function versions() {
+  const pkg = (name) => JSON.parse(readFileSync(require.resolve(`${name}/package.json`), 'utf8')).version;
+  let temporal = '';
+  try {
+    temporal = execFileSync(path.join(ROOT, '.tools/venv/bin/temporal'), ['--version']).toString().trim();
+  } catch {
+    temporal = 'unknown';
+  }
+  return { temporal, sdk: pkg('@temporalio/client'), analyticsNode: pkg('@segment/analytics-node'), stripeSegment: JSON.parse(readFileSync(path.join(ROOT, 'package.json'))).version };
+}
+
+function log(msg) {
+  process.stderr.write(`bench: ${msg}\n`);
+}
+
+function report(o) {
+  const c = (x) => `${x.ingress.cpuPct}% / ${x.worker.cpuPct}% / ${x.temporal.cpuPct}%`;
+  const rss = (x) => `${x.ingress.peakRssMb} / ${x.worker.peakRssMb} / ${x.temporal.peakRssMb} MB`;
+  const lines = [
+    `### ${o.date.slice(0, 10)} · ${o.full ? 'full' : 'short'} · ${o.machine.cpus} cores, ${o.machine.memGb} GiB · Node ${o.machine.node} · ${o.versions.temporal.split('\n')[0]} · SDK ${o.versions.sdk} · analytics-node ${o.versions.analyticsNode}`,
+    '',
+    `\`npm run bench${o.full ? ' -- --full' : ''}\`${Object.keys(o.workerEnv).length ? ` with ${Object.entries(o.workerEnv).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}; ${o.concurrency} concurrent senders; ${o.seconds} s in all.`,
+    '',
+    '| measure | value |',
+    '| --- | --- |',
+    `| baseline 1: bare workflow starts | ${o.baselineStarts.ratePerS}/s |`,
+    `| baseline 2: a backlog of ${o.baselineEngine.runs} workflows drained by a worker with no-op activities | ${o.baselineEngine.ratePerS}/s |`,
+    `| baseline 3: no durability, end to end (ack p99) | ${o.baselineNoDurability.e2eRatePerS}/s (${o.baselineNoDurability.p99} ms) |`,
+    `| service: top ack rate, ingress → Temporal (closed loop, worker not started) | ${o.max.ack.ratePerS}/s, p50/p95/p99 ${o.max.ack.p50}/${o.max.ack.p95}/${o.max.ack.p99} ms |`,
+    `| service: end to end, the worker draining those ${o.max.ack.acked} events to Segment | ${o.max.e2eRatePerS}/s (${o.max.drainS} s) |`,
+    `| service: ack at half the top rate (${o.half.rate}/s) | p50/p95/p99 ${o.half.ack.p50}/${o.half.ack.p95}/${o.half.ack.p99} ms |`,
+    `| service: ack at ${o.steady.rate}/s | p50/p95/p99 ${o.steady.ack.p50}/${o.steady.ack.p95}/${o.steady.ack.p99} ms |`,
+    `| service: POST → first / last Segment message at ${o.steady.rate}/s | p50 ${o.steady.e2eFirst.p50} / ${o.steady.e2eLast.p50} ms, p99 ${o.steady.e2eFirst.p99} / ${o.steady.e2eLast.p99} ms |`,
+    `| Segment messages per request: at load / at ${o.steady.rate}/s / baseline 3 | ${o.max.messagesPerRequest} / ${o.steady.messagesPerRequest} / ${o.baselineNoDurability.messagesPerRequest} |`,
+    `| CPU (one core = 100%) ingress / worker / Temporal: top ack rate; drain; ${o.steady.rate}/s | ${c(o.max.costDuringLoad)}; ${c(o.max.costDuringDrain)}; ${c(o.steady.cost)} |`,
+    `| peak RSS ingress / worker / Temporal | ${rss(o.steady.cost)} |`,
+    `| errors / lost / Segment messages (distinct) | ${o.max.ack.errors + o.half.ack.errors + o.steady.ack.errors} / ${o.max.lost + o.half.lost + o.steady.lost} / ${o.segment.messages} (${o.segment.distinctMessageIds}) |`,
+    '',
+    '| target | measured | |',
+    '| --- | --- | --- |',
+    ...o.targets.map((t) => `| ${t.target} | ${t.value} | ${t.pass ? 'met' : 'missed'} |`),
+    '',
+  ];
+  const text = lines.join('\n');
+  process.stdout.write(`\n${text}\n`);
+  if (RECORD) {
+    const dir = path.join(__dirname, 'results');
+    mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, `${o.date.replace(/[:.]/g, '-')}.json`);
+    writeFileSync(file, `${JSON.stringify(o, null, 2)}\n`);
+    appendFileSync(path.join(__dirname, 'README.md'), `\n${text}`);
+    process.stdout.write(`recorded ${path.relative(ROOT, file)} and appended the table to bench/README.md\n`);
+  }
+  if (o.max.lost + o.half.lost + o.steady.lost > 0) process.exitCode = 1;
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

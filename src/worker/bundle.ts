@@ -1,0 +1,35 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
+export const BUNDLE_FILE = 'workflow-bundle.js';
+export const STAMP_FILE = 'workflow-bundle.json';
+
+/** A hash of every compiled .js file under dist (the bundle itself excluded), in a stable order. */
+export function distHash(dist: string): string {
+  const hash = createHash('sha256');
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const file = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(file);
+      else if (entry.name.endsWith('.js') && entry.name !== BUNDLE_FILE) hash.update(path.relative(dist, file)).update(readFileSync(file));
+    }
+  };
+  walk(dist);
+  return hash.digest('hex');
+}
+
+/**
+ * The pre-built workflow bundle (scripts/bundle-workflows.js) when this is compiled code and the
+ * bundle was built from exactly this code; otherwise undefined, and the worker bundles at start.
+ */
+export function prebuiltBundle(dist = path.resolve(__dirname, '..')): string | undefined {
+  const bundle = path.join(dist, BUNDLE_FILE);
+  const stamp = path.join(dist, STAMP_FILE);
+  if (!__filename.endsWith('.js') || !existsSync(bundle) || !existsSync(stamp)) return undefined;
+  try {
+    return (JSON.parse(readFileSync(stamp, 'utf8')) as { hash?: string }).hash === distHash(dist) ? bundle : undefined;
+  } catch {
+    return undefined;
+  }
+}
