@@ -5,7 +5,8 @@
 //   node bench/e2e-latency.js [events=30]
 // Scenarios, each on a fresh app in the same run so they compare as ratios:
 //   charge.failed (identify + track); charge.dispute.created without AI (classify skipped);
-//   charge.dispute.created with a classify call to a local OpenAI-compatible stand-in that answers at once.
+//   charge.dispute.created with a classify call to a local OpenAI-compatible stand-in that answers at once;
+//   charge.failed again with TEMPORAL_EAGER_START=true (the eager-start lever, same run).
 const http = require('node:http');
 const Stripe = require('stripe');
 const { sleep, pct, launchApp } = require('./lib');
@@ -82,6 +83,7 @@ async function scenario(name, type, extraEnv, expectedMessages) {
     await scenario('charge.failed (identify + track)', 'charge.failed', {}, 2),
     await scenario('charge.dispute.created, no AI (classify skipped)', 'charge.dispute.created', {}, 1),
     await scenario('charge.dispute.created + classify (local stand-in)', 'charge.dispute.created', { OPENAI_API_KEY: 'sk-bench', OPENAI_BASE_URL: ai.url }, 2),
+    await scenario('charge.failed, eager start on', 'charge.failed', { TEMPORAL_EAGER_START: 'true' }, 2),
   ];
   ai.close();
   console.log(`${N} sequential events per scenario (after ${WARMUP} warm-up), ms; end to end = POST → last Segment message of the event`);
@@ -90,7 +92,8 @@ async function scenario(name, type, extraEnv, expectedMessages) {
     const f = (x) => x.toFixed(1);
     console.log(`| ${r.name} | ${f(pct(r.ack, 50))} | ${f(pct(r.ack, 95))} | ${f(pct(r.first, 50))} | ${f(pct(r.e2e, 50))} | ${f(pct(r.e2e, 95))} | ${f(Math.max(...r.e2e))} | ${(r.startupMs / 1000).toFixed(1)} |`);
   }
-  const [, noAi, withAi] = results;
+  const [plain, noAi, withAi, eager] = results;
+  console.log(`eager workflow start changes the first Segment message of a charge.failed by ${(pct(eager.first, 50) - pct(plain.first, 50)).toFixed(1)} ms at p50 (${pct(eager.first, 50).toFixed(1)} vs ${pct(plain.first, 50).toFixed(1)} ms) and the ack by ${(pct(eager.ack, 50) - pct(plain.ack, 50)).toFixed(1)} ms`);
   // The first message of a dispute ("Dispute Created") comes right after the classify step (or its skip).
   console.log(`one classify call adds ${(pct(withAi.first, 50) - pct(noAi.first, 50)).toFixed(1)} ms at p50 to a run (first Segment message of a dispute, stand-in vs no AI)`);
 })().catch((err) => {

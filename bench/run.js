@@ -5,7 +5,8 @@
 //   npm run bench                  short version (about 2 minutes)
 //   npm run bench -- --full        long version
 //   options: --no-record (do not write bench/results or bench/README.md), --concurrency N,
-//            --worker-env K=V (repeatable; e.g. SEGMENT_FLUSH_INTERVAL_MS=200) to try a lever.
+//            --worker-env K=V (repeatable; e.g. SEGMENT_FLUSH_INTERVAL_MS=200) to try a lever,
+//            --compare K=V (repeatable): measure the service again with these settings, same run.
 // See bench/README.md for what each figure means and the recorded results.
 const { spawn, execFileSync } = require('node:child_process');
 const { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } = require('node:fs');
@@ -31,9 +32,10 @@ const opt = (name, fallback) => {
   return i >= 0 ? args[i + 1] : fallback;
 };
 const CONCURRENCY = Number(opt('--concurrency', 32));
-const WORKER_ENV = Object.fromEntries(
-  args.flatMap((a, i) => (a === '--worker-env' ? [args[i + 1].split(/=(.*)/s).slice(0, 2)] : [])),
-);
+const envPairs = (flag) => Object.fromEntries(args.flatMap((a, i) => (a === flag ? [args[i + 1].split(/=(.*)/s).slice(0, 2)] : [])));
+const WORKER_ENV = envPairs('--worker-env');
+/** `--compare K=V`: measure the service a second time with these settings, in the same run. */
+const COMPARE = args.includes('--compare') ? envPairs('--compare') : undefined;
 /** Seconds of load per phase. */
 const D = FULL ? { max: 20, backlog: 20, half: 30, steady: 30, base: 20 } : { max: 3, backlog: 3, half: 6, steady: 8, base: 5 };
 const SECRET = 'whsec_bench_secret';
@@ -88,18 +90,31 @@ function meter(pids) {
   };
 }
 
-function spawnReady(cmd, argv, env, what) {
+/** Spawns a process and resolves once `ready()` says so (polled), or rejects if it exits first. */
+function spawnReady(cmd, argv, env, what, isReady) {
   const child = spawn(cmd, argv, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
+  const ready = isReady ?? (async () => /ready/.test(out));
+  child.stdout.on('data', (c) => (out = (out + c.toString()).slice(-4000)));
+  child.stderr.on('data', (c) => (out = (out + c.toString()).slice(-4000)));
   return new Promise((resolve, reject) => {
-    const onData = (c) => {
-      out += c.toString();
-      if (/ready|worker running|ingress listening/.test(out)) resolve(child);
+    const onExit = (code) => reject(new Error(`${what} exited (${code}) before it was ready:\n${out}`));
+    child.once('exit', onExit);
+    const poll = async () => {
+      if (child.exitCode !== null) return;
+      if (await ready().catch(() => false)) {
+        child.off('exit', onExit);
+        return resolve(child);
+      }
+      setTimeout(poll, 20);
     };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', (c) => (out += c.toString()));
-    child.once('exit', (code) => reject(new Error(`${what} exited (${code}) before it was ready:\n${out.slice(-2000)}`)));
+    poll();
   });
+}
+/** Whether a worker polls this task queue for workflow tasks. */
+async function polled(client, taskQueue) {
+  const r = await client.connection.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue }, taskQueueType: 1 });
+  return (r.pollers ?? []).length > 0;
 }
 const stop = (child) => new Promise((resolve) => (child.exitCode !== null ? resolve() : (child.once('exit', resolve), child.kill('SIGTERM'))));
 
@@ -245,7 +260,7 @@ async function baselineEngine() {
   try {
     const started = await startLoop(server.client, taskQueue, D.backlog);
     const t0 = performance.now();
-    const worker = await spawnReady(process.execPath, [path.join(__dirname, 'noop-worker.js')], { TEMPORAL_ADDRESS: server.address, TASK_QUEUE: taskQueue }, 'the no-op worker');
+    const worker = await spawnReady(process.execPath, [path.join(__dirname, 'noop-worker.js')], { TEMPORAL_ADDRESS: server.address, TASK_QUEUE: taskQueue }, 'the no-op worker', () => polled(server.client, taskQueue));
     const count = async () => (await server.client.workflow.count(`TaskQueue = "${taskQueue}" AND ExecutionStatus != "Running"`)).count;
     while ((await count()) < started) await sleep(100);
     const seconds = (performance.now() - t0) / 1000;
@@ -276,33 +291,103 @@ async function baselineNoDurability() {
 }
 
 /** The real service: ingress (`api`) and `worker` processes on an embedded dev server. The worker starts on demand. */
-async function service() {
+async function service(extraEnv) {
   const server = await devServer();
   const sink = await startCaptureSink();
   const port = await freePort();
-  const env = { TEMPORAL_ADDRESS: server.address, SEGMENT_WRITE_KEY: 'bench', SEGMENT_HOST: sink.url, STRIPE_WEBHOOK_SECRET: SECRET, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', ...WORKER_ENV };
+  const env = { TEMPORAL_ADDRESS: server.address, SEGMENT_WRITE_KEY: 'bench', SEGMENT_HOST: sink.url, STRIPE_WEBHOOK_SECRET: SECRET, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', ...extraEnv };
   const bin = path.join(ROOT, 'bin', 'stripe-segment.js');
-  const api = await spawnReady(process.execPath, [bin, 'api'], env, 'the ingress');
-  api.stdout.resume(); // one log line per request at info: keep the pipe drained
+  const api = await spawnReady(process.execPath, [bin, 'api'], env, 'the ingress', () => fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok));
   const pids = { ingress: api.pid, temporal: server.process.pid };
   let worker;
+  let closing = false;
   return {
     url: `http://127.0.0.1:${port}/v1/webhooks/stripe`,
     sink,
     server,
     pids,
     async startWorker() {
-      worker = await spawnReady(process.execPath, [bin, 'worker'], env, 'the worker');
-      worker.stdout.resume();
+      const t0 = performance.now();
+      worker = await spawnReady(process.execPath, [bin, 'worker'], env, 'the worker', () => polled(server.client, 'stripe-segment'));
+      this.workerStartupMs = Math.round(performance.now() - t0);
+      worker.once('exit', (code) => {
+        if (!closing) {
+          console.error(`bench: the worker exited (${code}) during the run`);
+          process.exit(1);
+        }
+      });
       pids.worker = worker.pid;
     },
     close: async () => {
+      closing = true;
       await stop(api);
       if (worker) await stop(worker);
       await sink.close();
       await server.close();
     },
   };
+}
+
+/** The service phases: ack path alone, drain, half the top rate, steady end-to-end latency. */
+async function measureService(env) {
+  const r = {};
+  log('service: the ack path alone (closed loop, no worker yet), then a worker drains the backlog');
+  const svc = await service(env);
+  try {
+    let tracker = deliveryTracker(svc.sink);
+    let m = meter(svc.pids);
+    const max = await closedLoop(svc.url, D.max, CONCURRENCY, (event, r) => r.status === 200 && tracker.add(event, r.sentAt));
+    const ackCost = m();
+    const t0 = performance.now();
+    await svc.startWorker();
+    m = meter(svc.pids);
+    const lost = await tracker.drain(FULL ? 900 : 120);
+    const lastAt = Math.max(...tracker.done.map((d) => d.at));
+    const reqs = svc.sink.requests.filter((r) => r.status === 200);
+    r.max = {
+      ack: ackStats(max),
+      lost,
+      e2eRatePerS: ms(tracker.done.length / ((lastAt - t0) / 1000)),
+      drainS: ms((lastAt - t0) / 1000),
+      messagesPerRequest: ms(reqs.reduce((n, r) => n + r.messages.length, 0) / reqs.length),
+      costDuringLoad: { ...ackCost, worker: { cpuPct: 0, rssMb: 0, peakRssMb: 0 } },
+      costDuringDrain: m(),
+      workerStartupMs: svc.workerStartupMs,
+    };
+    tracker.stop();
+
+    const half = Math.max(1, Math.round(r.max.ack.ratePerS / 2));
+    log(`service: half the top rate, ${half}/s (open loop)`);
+    tracker = deliveryTracker(svc.sink);
+    const halfRun = await openLoop(svc.url, half, D.half, (event, r) => r.status === 200 && tracker.add(event, r.sentAt));
+    r.half = { rate: half, ack: ackStats(halfRun), lost: await tracker.drain(FULL ? 600 : 120) };
+    tracker.stop();
+
+    const steady = Math.max(1, Math.round(r.max.e2eRatePerS / 2));
+    log(`service: end-to-end latency at half the end-to-end rate, ${steady}/s`);
+    tracker = deliveryTracker(svc.sink);
+    const before = svc.sink.requests.length;
+    m = meter(svc.pids);
+    const steadyRun = await openLoop(svc.url, steady, D.steady, (event, r) => r.status === 200 && tracker.add(event, r.sentAt));
+    const steadyLost = await tracker.drain(60);
+    const steadyReqs = svc.sink.requests.slice(before).filter((r) => r.status === 200);
+    r.steady = {
+      rate: steady,
+      ack: ackStats(steadyRun),
+      lost: steadyLost,
+      e2eFirst: { p50: ms(pct(tracker.done.map((d) => d.first), 50)), p95: ms(pct(tracker.done.map((d) => d.first), 95)), p99: ms(pct(tracker.done.map((d) => d.first), 99)) },
+      e2eLast: { p50: ms(pct(tracker.done.map((d) => d.last), 50)), p95: ms(pct(tracker.done.map((d) => d.last), 95)), p99: ms(pct(tracker.done.map((d) => d.last), 99)) },
+      messagesPerRequest: ms(steadyReqs.reduce((n, r) => n + r.messages.length, 0) / steadyReqs.length),
+      cost: m(),
+    };
+    tracker.stop();
+    // Every message the sink got was expected, once per messageId.
+    r.segment = { messages: svc.sink.messages.length, distinctMessageIds: new Set(svc.sink.messages.map((x) => x.messageId)).size };
+  } finally {
+    await svc.close();
+  }
+
+  return r;
 }
 
 async function main() {
@@ -316,59 +401,10 @@ async function main() {
   log('baseline 3: no durability (signature + analytics-node)');
   out.baselineNoDurability = await baselineNoDurability();
 
-  log('service: the ack path alone (closed loop, no worker yet), then a worker drains the backlog');
-  const svc = await service();
-  try {
-    let tracker = deliveryTracker(svc.sink);
-    let m = meter(svc.pids);
-    const max = await closedLoop(svc.url, D.max, CONCURRENCY, (event, r) => r.status === 200 && tracker.add(event, r.sentAt));
-    const ackCost = m();
-    const t0 = performance.now();
-    await svc.startWorker();
-    m = meter(svc.pids);
-    const lost = await tracker.drain(FULL ? 900 : 120);
-    const lastAt = Math.max(...tracker.done.map((d) => d.at));
-    const reqs = svc.sink.requests.filter((r) => r.status === 200);
-    out.max = {
-      ack: ackStats(max),
-      lost,
-      e2eRatePerS: ms(tracker.done.length / ((lastAt - t0) / 1000)),
-      drainS: ms((lastAt - t0) / 1000),
-      messagesPerRequest: ms(reqs.reduce((n, r) => n + r.messages.length, 0) / reqs.length),
-      costDuringLoad: { ...ackCost, worker: { cpuPct: 0, rssMb: 0, peakRssMb: 0 } },
-      costDuringDrain: m(),
-    };
-    tracker.stop();
-
-    const half = Math.max(1, Math.round(out.max.ack.ratePerS / 2));
-    log(`service: half the top rate, ${half}/s (open loop)`);
-    tracker = deliveryTracker(svc.sink);
-    const halfRun = await openLoop(svc.url, half, D.half, (event, r) => r.status === 200 && tracker.add(event, r.sentAt));
-    out.half = { rate: half, ack: ackStats(halfRun), lost: await tracker.drain(FULL ? 600 : 120) };
-    tracker.stop();
-
-    const steady = Math.max(1, Math.round(out.max.e2eRatePerS / 2));
-    log(`service: end-to-end latency at half the end-to-end rate, ${steady}/s`);
-    tracker = deliveryTracker(svc.sink);
-    const before = svc.sink.requests.length;
-    m = meter(svc.pids);
-    const steadyRun = await openLoop(svc.url, steady, D.steady, (event, r) => r.status === 200 && tracker.add(event, r.sentAt));
-    const steadyLost = await tracker.drain(60);
-    const steadyReqs = svc.sink.requests.slice(before).filter((r) => r.status === 200);
-    out.steady = {
-      rate: steady,
-      ack: ackStats(steadyRun),
-      lost: steadyLost,
-      e2eFirst: { p50: ms(pct(tracker.done.map((d) => d.first), 50)), p95: ms(pct(tracker.done.map((d) => d.first), 95)), p99: ms(pct(tracker.done.map((d) => d.first), 99)) },
-      e2eLast: { p50: ms(pct(tracker.done.map((d) => d.last), 50)), p95: ms(pct(tracker.done.map((d) => d.last), 95)), p99: ms(pct(tracker.done.map((d) => d.last), 99)) },
-      messagesPerRequest: ms(steadyReqs.reduce((n, r) => n + r.messages.length, 0) / steadyReqs.length),
-      cost: m(),
-    };
-    tracker.stop();
-    // Every message the sink got was expected, once per messageId.
-    out.segment = { messages: svc.sink.messages.length, distinctMessageIds: new Set(svc.sink.messages.map((x) => x.messageId)).size };
-  } finally {
-    await svc.close();
+  Object.assign(out, await measureService(WORKER_ENV));
+  if (COMPARE) {
+    log(`again with ${Object.entries(COMPARE).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    out.compared = { env: COMPARE, ...(await measureService({ ...WORKER_ENV, ...COMPARE })) };
   }
 
   out.targets = targets(out);
@@ -387,6 +423,25 @@ function targets(o) {
     { target: 'end-to-end ≥ 25% of baseline 3 (no durability)', value: r(o.max.e2eRatePerS, o.baselineNoDurability.e2eRatePerS), pass: o.max.e2eRatePerS >= 0.25 * o.baselineNoDurability.e2eRatePerS },
     { target: '≥ 10 messages per Segment request at load', value: o.max.messagesPerRequest, pass: o.max.messagesPerRequest >= 10 },
     { target: 'no errors, no lost events', value: `${errors} errors, ${lost} lost`, pass: errors === 0 && lost === 0 && o.segment.messages === o.segment.distinctMessageIds },
+  ];
+}
+
+/** Before / after a lever, measured in the same run. */
+function compareTable(o) {
+  const b = o.compared;
+  const row = (name, f) => `| ${name} | ${f(o)} | ${f(b)} |`;
+  return [
+    `| measure | as configured | with ${Object.entries(b.env).map(([k, v]) => `${k}=${v}`).join(' ')} |`,
+    '| --- | --- | --- |',
+    row('top ack rate / ratio to baseline 1', (x) => `${x.max.ack.ratePerS}/s / ${Math.round((x.max.ack.ratePerS / o.baselineStarts.ratePerS) * 100) / 100}`),
+    row('end to end (drain) / ratio to baseline 2', (x) => `${x.max.e2eRatePerS}/s / ${Math.round((x.max.e2eRatePerS / o.baselineEngine.ratePerS) * 100) / 100}`),
+    row('ack p99 at half the top rate', (x) => `${x.half.ack.p99} ms (${x.half.rate}/s)`),
+    row('POST → last message p50 / p99 (steady)', (x) => `${x.steady.e2eLast.p50} / ${x.steady.e2eLast.p99} ms (${x.steady.rate}/s)`),
+    row('Segment messages per request at load', (x) => x.max.messagesPerRequest),
+    row('worker CPU during drain / peak RSS', (x) => `${x.max.costDuringDrain.worker.cpuPct}% / ${x.steady.cost.worker.peakRssMb} MB`),
+    row('worker start to polling', (x) => `${x.max.workerStartupMs} ms`),
+    row('errors / lost', (x) => `${x.max.ack.errors + x.half.ack.errors + x.steady.ack.errors} / ${x.max.lost + x.half.lost + x.steady.lost}`),
+    '',
   ];
 }
 
@@ -429,8 +484,10 @@ function report(o) {
     `| Segment messages per request: at load / at ${o.steady.rate}/s / baseline 3 | ${o.max.messagesPerRequest} / ${o.steady.messagesPerRequest} / ${o.baselineNoDurability.messagesPerRequest} |`,
     `| CPU (one core = 100%) ingress / worker / Temporal: top ack rate; drain; ${o.steady.rate}/s | ${c(o.max.costDuringLoad)}; ${c(o.max.costDuringDrain)}; ${c(o.steady.cost)} |`,
     `| peak RSS ingress / worker / Temporal | ${rss(o.steady.cost)} |`,
+    `| worker start to polling | ${o.max.workerStartupMs} ms |`,
     `| errors / lost / Segment messages (distinct) | ${o.max.ack.errors + o.half.ack.errors + o.steady.ack.errors} / ${o.max.lost + o.half.lost + o.steady.lost} / ${o.segment.messages} (${o.segment.distinctMessageIds}) |`,
     '',
+    ...(o.compared ? compareTable(o) : []),
     '| target | measured | |',
     '| --- | --- | --- |',
     ...o.targets.map((t) => `| ${t.target} | ${t.value} | ${t.pass ? 'met' : 'missed'} |`),

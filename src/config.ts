@@ -71,15 +71,15 @@ const envSchema = z.object({
     .default(3600),
   // Worker capacity (bench/README.md measures them). Fixed slot counts, or a resource-based tuner
   // that hands out slots only while the machine's CPU is under the target (0.1-1).
-  TEMPORAL_WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(1).max(1000).optional(),
+  TEMPORAL_WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2, 'must be at least 2 (the SDK needs a slot for its sticky queue)').max(1000).optional(),
   TEMPORAL_WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).max(10_000).optional(),
   TEMPORAL_WORKER_TARGET_CPU: z.coerce.number().min(0.1, 'must be between 0.1 and 1').max(1, 'must be between 0.1 and 1').optional(),
   // The worker loads the workflow bundle pre-built by `npm run build` (when it matches the code),
   // or bundles at start with webpack (`build`).
   TEMPORAL_WORKFLOW_BUNDLE: z.enum(['prebuilt', 'build'], { error: 'must be prebuilt or build' }).default('prebuilt'),
   // With the ingress and the worker in one process (`start`), ask the server to hand each new run
-  // straight to this worker (eager workflow start).
-  TEMPORAL_EAGER_START: z.enum(['true', 'false'], { error: 'must be true or false' }).default('true').transform((v) => v === 'true'),
+  // straight to this worker (eager workflow start). Off: measured slower here (bench/README.md).
+  TEMPORAL_EAGER_START: z.enum(['true', 'false'], { error: 'must be true or false' }).default('false').transform((v) => v === 'true'),
   RECIPES_DIR: z.string().min(1).default('./recipes'),
   DATA_DIR: z.string().min(1).default('./.data'),
 });

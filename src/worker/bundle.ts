@@ -23,10 +23,10 @@ export function distHash(dist: string): string {
  * The pre-built workflow bundle (scripts/bundle-workflows.js) when this is compiled code and the
  * bundle was built from exactly this code; otherwise undefined, and the worker bundles at start.
  */
-export function prebuiltBundle(dist = path.resolve(__dirname, '..')): string | undefined {
+export function prebuiltBundle(dist = path.resolve(__dirname, '..'), compiled = __filename.endsWith('.js')): string | undefined {
   const bundle = path.join(dist, BUNDLE_FILE);
   const stamp = path.join(dist, STAMP_FILE);
-  if (!__filename.endsWith('.js') || !existsSync(bundle) || !existsSync(stamp)) return undefined;
+  if (!compiled || !existsSync(bundle) || !existsSync(stamp)) return undefined;
   try {
     return (JSON.parse(readFileSync(stamp, 'utf8')) as { hash?: string }).hash === distHash(dist) ? bundle : undefined;
   } catch {
