@@ -9,6 +9,7 @@ import type { RecipeSet } from '../recipes/loader';
 import type { LivemodeFilter } from '../runs/start';
 import { INTEGRATION } from '../version';
 import { prebuiltBundle } from './bundle';
+import { heartbeatInterceptor } from './heartbeat';
 
 export interface WorkerOptions {
   connection: NativeConnection;
@@ -84,5 +85,6 @@ export function createWorker(opts: WorkerOptions): Promise<Worker> {
     ...workflowCode(opts.prebuiltBundle),
     activities: createActivities({ ...opts, integration: INTEGRATION }),
     ...capacityOptions(opts.capacity),
+    interceptors: { activity: [heartbeatInterceptor()] },
   });
 }

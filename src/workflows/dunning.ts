@@ -105,6 +105,7 @@ export const statusQuery = defineQuery<DunningStatus>('status');
 
 const { segmentCall } = proxyActivities<Activities>({
   startToCloseTimeout: '90s',
+  heartbeatTimeout: '10s',
   scheduleToCloseTimeout: '72h',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10m' },
 });

@@ -62,8 +62,11 @@ const { evaluateMapping, evaluateFilter } = proxyLocalActivities<Activities>({
 });
 
 // A classify call: the SDK times out each request; 429/5xx/timeouts retry (honouring Retry-After).
+// Remote activities heartbeat (src/worker/heartbeat.ts): a dead worker's attempt is retried
+// after heartbeatTimeout, not after the whole startToCloseTimeout.
 const ai = proxyActivities<Activities>({
   startToCloseTimeout: '120s',
+  heartbeatTimeout: '10s',
   scheduleToCloseTimeout: '24h',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5m' },
 });
@@ -71,6 +74,7 @@ const ai = proxyActivities<Activities>({
 // Segment or Stripe can be down for hours; keep trying with backoff for up to 3 days (Stripe's own retry window).
 const remote = proxyActivities<Activities>({
   startToCloseTimeout: '90s',
+  heartbeatTimeout: '10s',
   scheduleToCloseTimeout: '72h',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10m' },
 });
