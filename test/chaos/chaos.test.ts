@@ -1,0 +1,48 @@
+import { PROFILES, runChaos, type Verdict } from './harness';
+
+/**
+ * Reliability under faults: the real stack through worker SIGKILLs, a Temporal restart, Segment
+ * 500s, 429s and an outage, OpenAI timeouts, duplicate and forged deliveries. `npm test` runs the
+ * short profile; `npm run chaos` the long one (CHAOS_PROFILE=long).
+ */
+const name = process.env.CHAOS_PROFILE === 'long' ? 'long' : 'short';
+const profile = PROFILES[name];
+
+describe(`chaos (${name} profile)`, () => {
+  let verdict: Verdict;
+
+  beforeAll(async () => {
+    verdict = await runChaos(profile, (msg) => process.env.CHAOS_VERBOSE && process.stderr.write(`chaos: ${msg}\n`));
+    process.stderr.write(`chaos verdict (${name}): ${JSON.stringify({ ...verdict, profile: undefined })}\n`);
+  }, (profile.events / profile.ratePerS + profile.drainTimeoutS + 180) * 1000);
+
+  it('injected every fault', () => {
+    // Segment 500s, 429s and outage, the Temporal restart, each worker SIGKILL, the OpenAI timeouts.
+    expect(verdict.faults).toHaveLength(5 + profile.workerKills.length);
+    expect(verdict.faults.at(-1)).toMatch(/^OpenAI: \d+ classify calls timed out/);
+    expect(verdict.answers['503']).toBeGreaterThan(0); // the ingress refused while Temporal was down…
+  });
+
+  it('acked every event (the generator retries like Stripe)', () => {
+    expect(verdict.acked).toBe(verdict.sent);
+    expect(verdict.duplicateDeliveries).toBeGreaterThan(0);
+  });
+
+  it('delivered exactly the expected messageIds: none missing, none extra', () => {
+    expect(verdict.expectedMessages).toBeGreaterThan(verdict.acked);
+    expect(verdict.missingMessages).toBe(0);
+    expect(verdict.extraMessageIds).toBe(0);
+    expect(verdict.delivered).toBe(verdict.acked);
+  });
+
+  it('started no workflow for a forged or malformed request', () => {
+    expect(verdict.forgedSent).toBeGreaterThan(0);
+    expect(verdict.forgedRefused).toBe(verdict.forgedSent);
+    expect(verdict.forgedStarted).toBe(0);
+  });
+
+  it('left no workflow running or failed', () => {
+    expect(verdict.workflowsRunning).toBe(0);
+    expect(verdict.workflowsFailed).toBe(0);
+  });
+});
