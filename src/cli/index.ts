@@ -20,6 +20,7 @@ import { ConfigError, loadConfig, recipeLoadOptions, resolveWebhookSecrets, stor
 import { createLogger } from '../logger';
 import { dryRun } from '../recipes/dry-run';
 import { loadRecipes, RecipeError } from '../recipes/loader';
+import { ListenError } from '../api/server';
 import { MissingBinaryError } from '../temporal/binaries';
 import { VERSION } from '../version';
 import { startService, type Roles, type RunningService } from './service';
@@ -503,7 +504,7 @@ class UserError extends Error {}
 
 function explain(err: unknown): string {
   if (err instanceof RecipeError) return `Recipe error: ${err.message}`;
-  if (err instanceof ConfigError || err instanceof MissingBinaryError || err instanceof UserError) return err.message;
+  if (err instanceof ConfigError || err instanceof MissingBinaryError || err instanceof UserError || err instanceof ListenError) return err.message;
   return (err as Error)?.stack ?? String(err);
 }
 

@@ -159,9 +159,11 @@ export async function runChaos(profile: ChaosProfile, log: (msg: string) => void
     log(what);
   };
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'ss-chaos-'));
-  const [temporalPort, uiPort, apiPort, segmentPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [temporalPort, uiPort] = [await freePort(), await freePort()];
   const serverOptions = { dataDir, namespace: 'default', port: temporalPort, uiPort, sqlitePragmas: ['journal_mode=wal', 'synchronous=full'] };
   let server: DevServer = await startDevServer(serverOptions);
+  // Picked once the dev server has bound its own (random) internal ports.
+  const [apiPort, segmentPort] = [await freePort(), await freePort()];
   const segment = new FaultySegment(segmentPort);
   await segment.up();
   const openai: OpenAIStandIn = await startOpenAIStandIn({ apiKey: 'sk-chaos', fallback: { content: JSON.stringify(AI) } });

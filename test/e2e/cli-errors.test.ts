@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../helpers/net';
@@ -38,6 +39,16 @@ describe('CLI start-up errors', () => {
     const bad = await cli(['worker'], { RECONCILE_INTERVAL: '30s', RECONCILE_LOOKBACK: '45d' });
     expect(bad.stderr).toMatch(/- RECONCILE_INTERVAL: must be at least 1m \(got "30s"\)/);
     expect(bad.stderr).toMatch(/- RECONCILE_LOOKBACK: must be 30d or less/);
+  });
+
+  it('says which port is in use when the ingress cannot listen', async () => {
+    const busy = net.createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    const port = (busy.address() as net.AddressInfo).port;
+    const r = await cli(['api'], { PORT: String(port), HOST: '127.0.0.1', TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    busy.close();
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`stripe-segment: The ingress cannot listen: port ${port} on 127.0.0.1 is in use; set PORT to a free one.\n`);
   });
 
   it('names the recipe file, the field and the reason', async () => {

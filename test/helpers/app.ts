@@ -27,6 +27,17 @@ export interface RunningApp {
  * worker, ingress) on free local ports and a fresh DATA_DIR, ready when /readyz answers 200.
  */
 export async function launchApp(extraEnv: NodeJS.ProcessEnv = {}): Promise<RunningApp> {
+  try {
+    return await launchOnce(extraEnv);
+  } catch (err) {
+    // Free ports are picked before the app binds them; the dev server's own random ports can take
+    // one in between. Another set of ports then.
+    if (!/is in use/.test((err as Error).message) || extraEnv.PORT) throw err;
+    return launchOnce(extraEnv);
+  }
+}
+
+async function launchOnce(extraEnv: NodeJS.ProcessEnv): Promise<RunningApp> {
   const [port, temporalPort, uiPort] = [await freePort(), await freePort(), await freePort()];
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'ss-e2e-'));
   const env: NodeJS.ProcessEnv = {
