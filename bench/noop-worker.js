@@ -3,7 +3,8 @@
 // Baseline 2 of bench/run.js: the project's own workflow code on a worker whose activities all
 // do nothing (mapping gives no fields, filters pass, actions return at once). What remains is the
 // engine: workflow tasks, activity tasks and history writes. The ceiling of any end-to-end rate.
-//   TEMPORAL_ADDRESS=… TASK_QUEUE=… node bench/noop-worker.js
+//   TEMPORAL_ADDRESS=… TASK_QUEUE=… [WORKFLOWS_PATH=…] node bench/noop-worker.js
+// WORKFLOWS_PATH runs a variant of the workflow code instead (bench/run.js --engine-levers).
 const { NativeConnection, Worker, Runtime, DefaultLogger } = require('@temporalio/worker');
 const { createActivities } = require('../dist/activities');
 
@@ -13,12 +14,13 @@ Runtime.install({ logger: new DefaultLogger('WARN') });
   // The same activity names the real worker registers, each a no-op of the right shape.
   const names = Object.keys(createActivities({ analytics: { on() {} }, integration: { name: 'bench', version: '0' } }));
   const noop = { evaluateMapping: async () => ({}), evaluateFilter: async () => true, stripeLookup: async () => ({ object: null }) };
-  const activities = Object.fromEntries(names.map((n) => [n, noop[n] ?? (async () => ({}))]));
+  // runRecipe: the one activity per recipe of bench/variants/one-activity-per-recipe.js.
+  const activities = Object.fromEntries([...names, 'runRecipe'].map((n) => [n, noop[n] ?? (async () => ({}))]));
   const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS });
   const worker = await Worker.create({
     connection,
     taskQueue: process.env.TASK_QUEUE,
-    workflowsPath: require.resolve('../dist/workflows'),
+    workflowsPath: process.env.WORKFLOWS_PATH || require.resolve('../dist/workflows'),
     activities,
   });
   process.on('SIGTERM', () => worker.shutdown());

@@ -6,10 +6,11 @@
 //   npm run bench -- --full        long version
 //   options: --no-record (do not write bench/results or bench/README.md), --concurrency N,
 //            --worker-env K=V (repeatable; e.g. SEGMENT_FLUSH_INTERVAL_MS=200) to try a lever,
-//            --compare K=V (repeatable): measure the service again with these settings, same run.
+//            --compare K=V (repeatable): measure the service again with these settings, same run,
+//            --engine-levers: only the workflow-code levers (local activities, fewer history events).
 // See bench/README.md for what each figure means and the recorded results.
 const { spawn, execFileSync } = require('node:child_process');
-const { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } = require('node:fs');
+const { appendFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const Stripe = require('stripe');
@@ -253,19 +254,31 @@ async function baselineStarts() {
 /**
  * Baseline 2: the engine's end-to-end ceiling. A backlog of the same workflows is started with no
  * worker, then a worker whose activities are no-ops drains it: runs finished per second.
+ * `workflowsPath` runs a variant of the workflow code (--engine-levers); `fromReady` times the
+ * drain from the moment the worker polls, leaving out its start (webpack bundling for a variant).
  */
-async function baselineEngine() {
+async function baselineEngine({ workflowsPath, fromReady = false, seconds = D.backlog } = {}) {
   const server = await devServer();
   const taskQueue = 'bench-noop';
   try {
-    const started = await startLoop(server.client, taskQueue, D.backlog);
-    const t0 = performance.now();
-    const worker = await spawnReady(process.execPath, [path.join(__dirname, 'noop-worker.js')], { TEMPORAL_ADDRESS: server.address, TASK_QUEUE: taskQueue }, 'the no-op worker', () => polled(server.client, taskQueue));
+    const started = await startLoop(server.client, taskQueue, seconds);
+    let t0 = performance.now();
+    const env = { TEMPORAL_ADDRESS: server.address, TASK_QUEUE: taskQueue, ...(workflowsPath ? { WORKFLOWS_PATH: workflowsPath } : {}) };
+    const worker = await spawnReady(process.execPath, [path.join(__dirname, 'noop-worker.js')], env, 'the no-op worker', () => polled(server.client, taskQueue));
     const count = async () => (await server.client.workflow.count(`TaskQueue = "${taskQueue}" AND ExecutionStatus != "Running"`)).count;
+    const before = fromReady ? ((t0 = performance.now()), await count()) : 0;
     while ((await count()) < started) await sleep(100);
-    const seconds = (performance.now() - t0) / 1000;
+    const drainS = (performance.now() - t0) / 1000;
     await stop(worker);
-    return { runs: started, ratePerS: ms(started / seconds) };
+    let historyEvents = 0;
+    let runs = 0;
+    let failed = 0;
+    for await (const wf of server.client.workflow.list({ query: `TaskQueue = "${taskQueue}"` })) {
+      historyEvents += wf.historyLength;
+      runs++;
+      if (wf.status.name !== 'COMPLETED') failed++;
+    }
+    return { runs: started, ratePerS: ms((started - before) / drainS), historyEventsPerRun: ms(historyEvents / runs), failed };
   } finally {
     await server.close();
   }
@@ -390,6 +403,64 @@ async function measureService(env) {
   return r;
 }
 
+/**
+ * `--engine-levers`: the two levers that change the workflow code itself, measured on the engine
+ * (baseline 2: the real service runs at 0.8-1.1 of it) in one run, each variant twice, interleaved:
+ * the shipped code (mapping and filters as local activities), the same with them as remote
+ * activities, and a sketch with one activity per recipe (fewer history events per run).
+ */
+async function engineLevers() {
+  const started = performance.now();
+  // The shipped code with its local activities turned into remote ones: a patched copy of dist/.
+  const remoteDist = path.join(ROOT, '.bench-variants', 'remote-mapping');
+  rmSync(remoteDist, { recursive: true, force: true });
+  cpSync(path.join(ROOT, 'dist'), remoteDist, { recursive: true, filter: (src) => !src.endsWith('workflow-bundle.js') });
+  const file = path.join(remoteDist, 'workflows', 'stripe-event.js');
+  const code = readFileSync(file, 'utf8');
+  if (!code.includes('workflow_1.proxyLocalActivities)(')) throw new Error(`${file}: no proxyLocalActivities call to turn into proxyActivities`);
+  writeFileSync(file, code.replaceAll('workflow_1.proxyLocalActivities)(', 'workflow_1.proxyActivities)('));
+  const variants = [
+    ['as shipped: mapping and filters as local activities', require.resolve('../dist/workflows')],
+    ['mapping and filters as remote activities', path.join(remoteDist, 'workflows', 'index.js')],
+    ['one activity per recipe (bench/variants/one-activity-per-recipe.js)', path.join(__dirname, 'variants', 'one-activity-per-recipe.js')],
+  ];
+  const results = variants.map(([name]) => ({ name, rounds: [] }));
+  for (let round = 0; round < 2; round++) {
+    for (const [i, [name, workflowsPath]] of variants.entries()) {
+      log(`engine levers, round ${round + 1}: ${name}`);
+      results[i].rounds.push(await baselineEngine({ workflowsPath, fromReady: true, seconds: D.backlog * 2 }));
+    }
+  }
+  rmSync(path.join(ROOT, '.bench-variants'), { recursive: true, force: true });
+  const mean = (xs) => ms(xs.reduce((a, b) => a + b, 0) / xs.length);
+  for (const r of results) Object.assign(r, { ratePerS: mean(r.rounds.map((x) => x.ratePerS)), historyEventsPerRun: mean(r.rounds.map((x) => x.historyEventsPerRun)) });
+  const base = results[0];
+  const out = { date: new Date().toISOString(), kind: 'engine-levers', full: FULL, concurrency: CONCURRENCY, machine: machine(), versions: versions(), results, seconds: ms((performance.now() - started) / 1000) };
+  const text = [
+    `### ${out.date.slice(0, 10)} · engine levers · ${out.machine.cpus} cores · ${out.versions.temporal.split('\n')[0]} · SDK ${out.versions.sdk}`,
+    '',
+    `\`node bench/run.js --engine-levers${FULL ? ' --full' : ''}\`: a backlog drained by the no-op worker (baseline 2), each variant twice, interleaved; ${out.seconds} s in all.`,
+    '',
+    '| workflow code | runs/s (each round) | ratio to shipped | history events per run | failed runs |',
+    '| --- | --- | --- | --- | --- |',
+    ...results.map(
+      (r) =>
+        `| ${r.name} | ${r.ratePerS} (${r.rounds.map((x) => x.ratePerS).join(', ')}) | ${Math.round((r.ratePerS / base.ratePerS) * 100) / 100} | ${r.historyEventsPerRun} | ${r.rounds.reduce((n, x) => n + x.failed, 0)} |`,
+    ),
+    '',
+  ].join('\n');
+  process.stdout.write(`\n${text}\n`);
+  if (RECORD) {
+    const dir = path.join(__dirname, 'results');
+    mkdirSync(dir, { recursive: true });
+    const out_ = path.join(dir, `${out.date.replace(/[:.]/g, '-')}-engine-levers.json`);
+    writeFileSync(out_, `${JSON.stringify(out, null, 2)}\n`);
+    appendFileSync(path.join(__dirname, 'README.md'), `\n${text}`);
+    process.stdout.write(`recorded ${path.relative(ROOT, out_)} and appended the table to bench/README.md\n`);
+  }
+  if (results.some((r) => r.rounds.some((x) => x.failed > 0))) process.exitCode = 1;
+}
+
 async function main() {
   const started = performance.now();
   const out = { date: new Date().toISOString(), full: FULL, concurrency: CONCURRENCY, workerEnv: WORKER_ENV, machine: machine(), versions: versions() };
@@ -419,6 +490,9 @@ function targets(o) {
   return [
     { target: 'ack rate ≥ 70% of baseline 1 (bare starts)', value: r(o.max.ack.ratePerS, o.baselineStarts.ratePerS), pass: o.max.ack.ratePerS >= 0.7 * o.baselineStarts.ratePerS },
     { target: 'p99 ack < 50 ms at half the top rate', value: o.half.ack.p99, pass: o.half.ack.p99 < 50 },
+    // The top ack rate is measured with no worker running: at half of it the worker cannot keep up and
+    // the backlog grows. The highest rate that holds end to end is the drain rate; at half of that:
+    { target: 'p99 ack < 50 ms at half the top rate that holds end to end', value: o.steady.ack.p99, pass: o.steady.ack.p99 < 50 },
     { target: 'end-to-end ≥ 50% of baseline 2 (no-op activities)', value: r(o.max.e2eRatePerS, o.baselineEngine.ratePerS), pass: o.max.e2eRatePerS >= 0.5 * o.baselineEngine.ratePerS },
     { target: 'end-to-end ≥ 25% of baseline 3 (no durability)', value: r(o.max.e2eRatePerS, o.baselineNoDurability.e2eRatePerS), pass: o.max.e2eRatePerS >= 0.25 * o.baselineNoDurability.e2eRatePerS },
     { target: '≥ 10 messages per Segment request at load', value: o.max.messagesPerRequest, pass: o.max.messagesPerRequest >= 10 },
@@ -506,7 +580,7 @@ function report(o) {
   if (o.max.lost + o.half.lost + o.steady.lost > 0) process.exitCode = 1;
 }
 
-main().catch((err) => {
+(args.includes('--engine-levers') ? engineLevers : main)().catch((err) => {
   console.error(err);
   process.exit(1);
 });
