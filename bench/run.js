@@ -449,15 +449,7 @@ async function engineLevers() {
     ),
     '',
   ].join('\n');
-  process.stdout.write(`\n${text}\n`);
-  if (RECORD) {
-    const dir = path.join(__dirname, 'results');
-    mkdirSync(dir, { recursive: true });
-    const out_ = path.join(dir, `${out.date.replace(/[:.]/g, '-')}-engine-levers.json`);
-    writeFileSync(out_, `${JSON.stringify(out, null, 2)}\n`);
-    appendFileSync(path.join(__dirname, 'README.md'), `\n${text}`);
-    process.stdout.write(`recorded ${path.relative(ROOT, out_)} and appended the table to bench/README.md\n`);
-  }
+  publish(out, text, '-engine-levers');
   if (results.some((r) => r.rounds.some((x) => x.failed > 0))) process.exitCode = 1;
 }
 
@@ -537,6 +529,18 @@ function log(msg) {
   process.stderr.write(`bench: ${msg}\n`);
 }
 
+/** Prints a run's table; unless --no-record, writes bench/results/<date><suffix>.json and appends the table to bench/README.md. */
+function publish(o, text, suffix = '') {
+  process.stdout.write(`\n${text}\n`);
+  if (!RECORD) return;
+  const dir = path.join(__dirname, 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${o.date.replace(/[:.]/g, '-')}${suffix}.json`);
+  writeFileSync(file, `${JSON.stringify(o, null, 2)}\n`);
+  appendFileSync(path.join(__dirname, 'README.md'), `\n${text}`);
+  process.stdout.write(`recorded ${path.relative(ROOT, file)} and appended the table to bench/README.md\n`);
+}
+
 function report(o) {
   const c = (x) => `${x.ingress.cpuPct}% / ${x.worker.cpuPct}% / ${x.temporal.cpuPct}%`;
   const rss = (x) => `${x.ingress.peakRssMb} / ${x.worker.peakRssMb} / ${x.temporal.peakRssMb} MB`;
@@ -567,16 +571,7 @@ function report(o) {
     ...o.targets.map((t) => `| ${t.target} | ${t.value} | ${t.pass ? 'met' : 'missed'} |`),
     '',
   ];
-  const text = lines.join('\n');
-  process.stdout.write(`\n${text}\n`);
-  if (RECORD) {
-    const dir = path.join(__dirname, 'results');
-    mkdirSync(dir, { recursive: true });
-    const file = path.join(dir, `${o.date.replace(/[:.]/g, '-')}.json`);
-    writeFileSync(file, `${JSON.stringify(o, null, 2)}\n`);
-    appendFileSync(path.join(__dirname, 'README.md'), `\n${text}`);
-    process.stdout.write(`recorded ${path.relative(ROOT, file)} and appended the table to bench/README.md\n`);
-  }
+  publish(o, lines.join('\n'));
   if (o.max.lost + o.half.lost + o.steady.lost > 0) process.exitCode = 1;
 }
 
