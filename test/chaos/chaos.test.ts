@@ -1,4 +1,4 @@
-import { PROFILES, runChaos, type Verdict } from './harness';
+import { formatVerdict, PROFILES, runChaos, type Verdict } from './harness';
 
 /**
  * Reliability under faults: the real stack through worker SIGKILLs, a Temporal restart, Segment
@@ -13,7 +13,7 @@ describe(`chaos (${name} profile)`, () => {
 
   beforeAll(async () => {
     verdict = await runChaos(profile, (msg) => process.env.CHAOS_VERBOSE && process.stderr.write(`chaos: ${msg}\n`));
-    process.stderr.write(`chaos verdict (${name}): ${JSON.stringify({ ...verdict, profile: undefined })}\n`);
+    process.stderr.write(`${formatVerdict(name, verdict)}\nchaos verdict (${name}, JSON): ${JSON.stringify({ ...verdict, profile: undefined })}\n`);
   }, (profile.events / profile.ratePerS + profile.drainTimeoutS + 180) * 1000);
 
   it('injected every fault', () => {

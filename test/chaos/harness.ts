@@ -101,6 +101,8 @@ export interface Verdict {
   workflowsFailed: number;
   faults: string[];
   drainAfterLastFaultS: number;
+  /** From the last event acked (every delivery answered) until every expected message arrived. */
+  drainAfterLastAckS: number;
   seconds: number;
 }
 
@@ -310,6 +312,7 @@ export async function runChaos(profile: ChaosProfile, log: (msg: string) => void
     if (i % Math.max(1, Math.floor(profile.events / profile.forged)) === 0 && forged.length < profile.forged) inflight.push(forge(i));
   }
   await Promise.all(inflight);
+  const lastAckAt = Date.now();
   await timeline;
   clearInterval(openAiFaults);
   openAiTimeouts -= openai.replies.filter((r) => r.delayMs).length; // queued, never served
@@ -360,6 +363,7 @@ export async function runChaos(profile: ChaosProfile, log: (msg: string) => void
     workflowsFailed: (await client.workflow.count('WorkflowType = "stripeEventWorkflow" AND ExecutionStatus = "Failed"')).count,
     faults,
     drainAfterLastFaultS: Math.round((drainedAt - lastFaultClearedAt) / 100) / 10,
+    drainAfterLastAckS: Math.round((drainedAt - lastAckAt) / 100) / 10,
     seconds: Math.round((Date.now() - started) / 1000),
   };
 
@@ -370,4 +374,25 @@ export async function runChaos(profile: ChaosProfile, log: (msg: string) => void
   await segment.down();
   await openai.close();
   return verdict;
+}
+
+/** The verdict as a person reads it, one figure a line. */
+export function formatVerdict(name: string, v: Verdict): string {
+  const rows: [string, string][] = [
+    ['events sent / acked / fully delivered', `${v.sent} / ${v.acked} / ${v.delivered}`],
+    ['deliveries (of them duplicates)', `${v.deliveries} (${v.duplicateDeliveries})`],
+    ['ingress answers', Object.entries(v.answers).map(([status, n]) => `${status}: ${n}`).join(', ')],
+    ['expected messageIds / missing / extra', `${v.expectedMessages} / ${v.missingMessages} / ${v.extraMessageIds}`],
+    ['raw duplicates (a messageId sent again)', String(v.rawDuplicates)],
+    ['forged or malformed: sent / refused / started', `${v.forgedSent} / ${v.forgedRefused} / ${v.forgedStarted}`],
+    ['runs left running / failed', `${v.workflowsRunning} / ${v.workflowsFailed}`],
+    ['drain after the last fault / the last ack', `${v.drainAfterLastFaultS} s / ${v.drainAfterLastAckS} s`],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return [
+    `chaos verdict (${name} profile, ${v.seconds} s)`,
+    ...rows.map(([k, val]) => `  ${k.padEnd(width)}  ${val}`),
+    '  faults (seconds after the load began):',
+    ...v.faults.map((f) => `    ${f}`),
+  ].join('\n');
 }
