@@ -561,7 +561,7 @@ function report(o) {
   const lines = [
     `### ${o.date.slice(0, 10)} · ${o.full ? 'full' : 'short'} · ${o.machine.cpus} cores, ${o.machine.memGb} GiB · Node ${o.machine.node} · ${o.versions.temporal.split('\n')[0]} · SDK ${o.versions.sdk} · analytics-node ${o.versions.analyticsNode}`,
     '',
-    `\`npm run bench${o.full ? ' -- --full' : ''}\`${Object.keys(o.workerEnv).length ? ` with ${Object.entries(o.workerEnv).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}; ${o.concurrency} concurrent senders; ${o.seconds} s in all.`,
+    `\`npm run bench${o.full || o.compared ? ' --' : ''}${o.full ? ' --full' : ''}${o.compared ? Object.entries(o.compared.env).map(([k, v]) => ` --compare ${k}=${v}`).join('') : ''}\`${Object.keys(o.workerEnv).length ? ` with ${Object.entries(o.workerEnv).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}; ${o.concurrency} concurrent senders; ${o.seconds} s in all.`,
     '',
     '| measure | value |',
     '| --- | --- |',
