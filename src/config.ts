@@ -86,6 +86,9 @@ const envSchema = z.object({
 
 export type Env = z.infer<typeof envSchema>;
 
+/** Every environment variable the service reads. */
+export const ENV_VARIABLES = Object.keys(envSchema.shape) as (keyof Env)[];
+
 /** How recipes load under this config: classify steps need OPENAI_API_KEY. */
 export function recipeLoadOptions(config: Pick<Env, 'OPENAI_API_KEY' | 'OPENAI_MODEL'>) {
   return { openai: config.OPENAI_API_KEY !== undefined, defaultModel: config.OPENAI_MODEL };

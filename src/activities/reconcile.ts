@@ -38,7 +38,7 @@ export function createReconcileActivities({ stripe, recipes, livemode = 'both' }
      */
     async reconcileStripeEvents({ since }: { since: number }): Promise<ReconcileResult> {
       if (!stripe || !recipes) {
-        throw ApplicationFailure.nonRetryable('Reconciliation needs STRIPE_API_KEY on the worker: set it, or unset RECONCILE_INTERVAL.', 'NotConfigured');
+        throw ApplicationFailure.nonRetryable('Reconciliation needs STRIPE_API_KEY on the worker: set it, or set RECONCILE_INTERVAL=off.', 'NotConfigured');
       }
       const ctx = Context.current();
       const checkpoint = Math.floor(Date.now() / 1000);

@@ -60,7 +60,7 @@ export async function startService(config: Config, logger: Logger, roles: Roles)
   try {
     if (roles.worker && config.RECONCILE_INTERVAL !== undefined && !config.STRIPE_API_KEY) {
       throw new ConfigError([
-        'RECONCILE_INTERVAL: reconciliation lists events through the Stripe API; set STRIPE_API_KEY (a restricted key with Events read is enough), or unset RECONCILE_INTERVAL',
+        'RECONCILE_INTERVAL: reconciliation lists events through the Stripe API; set STRIPE_API_KEY (a restricted key with Events read is enough), or set RECONCILE_INTERVAL=off',
       ]);
     }
     const loadOptions = recipeLoadOptions(config);
