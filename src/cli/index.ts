@@ -25,6 +25,13 @@ import { MissingBinaryError } from '../temporal/binaries';
 import { VERSION } from '../version';
 import { startService, type Roles, type RunningService } from './service';
 
+/** A commander option parser: a whole number of at least 1, or a usage error that says so. */
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`must be a whole number of at least 1 (got "${value}")`);
+  return n;
+}
+
 function banner(config: Config, svc: RunningService): string {
   const lines = [
     '',
@@ -301,7 +308,7 @@ export function buildProgram(): Command {
         throw new InvalidArgumentError((err as Error).message);
       }
     })
-    .option('--limit <n>', 'at most this many runs', (v) => Number.parseInt(v, 10), 50)
+    .option('--limit <n>', 'at most this many runs', positiveInt, 50)
     .option('--query', 'print the visibility query (paste it into the Web UI search) and exit')
     .action((opts: RunsFilter & { limit: number; query?: boolean }) => {
       if (opts.query) return void process.stdout.write(`${runsQuery(opts)}\n`);
@@ -392,7 +399,7 @@ export function buildProgram(): Command {
     .description('Start runs for Stripe events missed while the ingress was down (Stripe Events API; events already processed are skipped)')
     .requiredOption('--since <duration|date>', 'how far back: a duration (90m, 36h, 7d) or a date (2026-11-30); at most 30 days')
     .option('--types <types...>', 'only these event types (default: every published trigger)')
-    .option('--concurrency <n>', 'starts in flight at once', (v) => Number.parseInt(v, 10), 8)
+    .option('--concurrency <n>', 'starts in flight at once', positiveInt, 8)
     .option('--beyond-retention', 'allow --since before the namespace retention: events processed that long ago are no longer known and run again')
     .action((opts: { since: string; types?: string[]; concurrency: number; beyondRetention?: boolean }) => {
       const config = loadConfig();

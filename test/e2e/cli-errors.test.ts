@@ -74,6 +74,15 @@ describe('CLI start-up errors', () => {
     expect(r.stderr).toMatch(/no fixture for "charge\.teleported"; available: charge\.failed/);
   });
 
+  it.each(['backfill --since 1h --concurrency abc', 'backfill --since 1h --concurrency 0', 'runs list --limit 2.5'])(
+    'refuses a count that is not a whole number of at least 1: %s',
+    async (command) => {
+    const r = await cli(command.split(' '));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/error: option '--(concurrency|limit) <n>' argument '.*' is invalid\. must be a whole number of at least 1/);
+    },
+  );
+
   it('says when nothing is listening for a test event', async () => {
     const url = `http://127.0.0.1:${await freePort()}/v1/webhooks/stripe`;
     const r = await cli(['send-test-event', 'charge.failed', '--url', url]);
