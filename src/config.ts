@@ -144,6 +144,18 @@ export interface WebhookSecrets {
   secrets: string[];
   /** Where a generated secret is kept, when STRIPE_WEBHOOK_SECRET was not set. */
   generatedFile?: string;
+  /** True only when this call generated the secret: the one time `start` prints it whole. */
+  generatedNow?: boolean;
+}
+
+/**
+ * The secret as the start banner shows it: whole only when it was just generated for local use.
+ * A kept one may be an endpoint's real signing secret (`webhooks register` stores it there), so
+ * only its ends are shown, and logs never hold it.
+ */
+export function secretForDisplay({ secrets, generatedNow }: WebhookSecrets): string {
+  const secret = secrets[0] ?? '';
+  return generatedNow ? secret : `${secret.slice(0, 6)}…${secret.slice(-4)}`;
 }
 
 /**
@@ -162,7 +174,7 @@ export function resolveWebhookSecrets(config: Pick<Config, 'STRIPE_WEBHOOK_SECRE
     return { secrets: [readFileSync(file, 'utf8').trim()], generatedFile: file };
   }
   const secret = `whsec_${randomBytes(24).toString('base64url')}`;
-  return { secrets: [secret], generatedFile: storeWebhookSecret(config.dataDir, secret) };
+  return { secrets: [secret], generatedFile: storeWebhookSecret(config.dataDir, secret), generatedNow: true };
 }
 
 /** Keeps a signing secret where the ingress reads it when STRIPE_WEBHOOK_SECRET is unset; returns the file. */

@@ -43,8 +43,10 @@ function banner(config: Config, svc: RunningService): string {
   if (svc.sinkUrl) lines.push(`  Segment capture sink:      ${svc.sinkUrl}/messages  (no SEGMENT_WRITE_KEY: calls are captured and logged here)`);
   if (svc.generatedSecretFile) {
     lines.push(
-      `  Stripe webhook secret:     ${svc.secrets[0]}`,
-      `                             (kept in ${svc.generatedSecretFile}: generated, or stored by \`webhooks register\`; STRIPE_WEBHOOK_SECRET overrides it)`,
+      `  Stripe webhook secret:     ${svc.secretDisplay}`,
+      svc.secretDisplay === svc.secrets[0]
+        ? `                             (generated now and kept in ${svc.generatedSecretFile}; STRIPE_WEBHOOK_SECRET overrides it)`
+        : `                             (its ends; whole in ${svc.generatedSecretFile}: generated earlier, or stored by \`webhooks register\`; STRIPE_WEBHOOK_SECRET overrides it)`,
     );
   }
   lines.push(

@@ -5,7 +5,7 @@ import { createStripeClient } from '../activities/stripe';
 import { createIngressMetrics, createRegistry } from '../api/metrics';
 import { createIngress } from '../api/app';
 import { listen } from '../api/server';
-import { ConfigError, recipeLoadOptions, resolveWebhookSecrets, type Config } from '../config';
+import { ConfigError, recipeLoadOptions, resolveWebhookSecrets, secretForDisplay, type Config } from '../config';
 import type { Logger } from '../logger';
 import { loadRecipes, type RecipeSet } from '../recipes/loader';
 import { startCaptureSink, type CaptureSink } from '../segment/capture-sink';
@@ -29,6 +29,8 @@ export interface RunningService {
   sinkUrl?: string;
   temporalAddress: string;
   generatedSecretFile?: string;
+  /** The signing secret as the banner shows it (see secretForDisplay). */
+  secretDisplay?: string;
   secrets: string[];
   recipes: () => RecipeSet;
   reloadRecipes(): RecipeSet;
@@ -150,10 +152,12 @@ export async function startService(config: Config, logger: Logger, roles: Roles)
     let ingressUrl: string | undefined;
     let secrets: string[] = [];
     let generatedSecretFile: string | undefined;
+    let secretDisplay: string | undefined;
     if (roles.api) {
       const resolved = resolveWebhookSecrets(config);
       secrets = resolved.secrets;
       generatedSecretFile = resolved.generatedFile;
+      secretDisplay = secretForDisplay(resolved);
       let apiClient = client;
       // With a worker in this process, the ingress starts runs over the worker's own connection,
       // so the server can hand each run straight to it (eager start: no poll round trip).
@@ -187,6 +191,7 @@ export async function startService(config: Config, logger: Logger, roles: Roles)
       sinkUrl: sink?.url,
       temporalAddress: config.temporalAddress,
       generatedSecretFile,
+      secretDisplay,
       secrets,
       recipes: () => recipeSet,
       reloadRecipes,

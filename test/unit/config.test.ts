@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError, loadConfig, resolveWebhookSecrets } from '../../src/config';
+import { ConfigError, loadConfig, resolveWebhookSecrets, secretForDisplay } from '../../src/config';
 
 describe('config', () => {
   it('applies the documented defaults', () => {
@@ -62,6 +62,12 @@ describe('config', () => {
     expect(first.generatedFile).toBe(path.join(dataDir, 'stripe-webhook-secret'));
     expect(readFileSync(first.generatedFile!, 'utf8').trim()).toBe(first.secrets[0]);
     expect(statSync(first.generatedFile!).mode & 0o777).toBe(0o600);
-    expect(resolveWebhookSecrets({ STRIPE_WEBHOOK_SECRET: undefined, dataDir }).secrets).toEqual(first.secrets);
+    const again = resolveWebhookSecrets({ STRIPE_WEBHOOK_SECRET: undefined, dataDir });
+    expect(again.secrets).toEqual(first.secrets);
+    // Shown whole only by the start that generated it; a kept one may be a real endpoint's secret.
+    expect(secretForDisplay(first)).toBe(first.secrets[0]);
+    expect(again.generatedNow).toBeUndefined();
+    expect(secretForDisplay(again)).toBe(`whsec_…${first.secrets[0]!.slice(-4)}`);
+    expect(secretForDisplay(again)).not.toContain(first.secrets[0]!.slice(6, -4));
   });
 });
