@@ -13,6 +13,16 @@ export interface ReconcileDeps {
   livemode?: LivemodeFilter;
 }
 
+/** A margin inside the retention, so a run about to be deleted still counts as kept. */
+const RETENTION_MARGIN_SECONDS = 300;
+
+/** The oldest event time whose run (if it ran) Temporal still keeps, or 0 without a retention. */
+async function retainedSince(ctx: Context, now: number): Promise<number> {
+  const ns = await ctx.client.connection.workflowService.describeNamespace({ namespace: ctx.info.namespace });
+  const retention = Number(ns.config?.workflowExecutionRetentionTtl?.seconds ?? 0);
+  return retention > 0 ? now - retention + RETENTION_MARGIN_SECONDS : 0;
+}
+
 export function createReconcileActivities({ stripe, recipes, livemode = 'both' }: ReconcileDeps) {
   return {
     /**
@@ -42,6 +52,14 @@ export function createReconcileActivities({ stripe, recipes, livemode = 'both' }
       }
       const ctx = Context.current();
       const checkpoint = Math.floor(Date.now() / 1000);
+      // Never list past the namespace retention: the runs of events processed before it are
+      // deleted, so those events would run (and reach Segment) again. Only a first run with a
+      // RECONCILE_LOOKBACK longer than the retention reaches that far.
+      const retained = await retainedSince(ctx, checkpoint);
+      if (since < retained) {
+        ctx.log.warn('reconciliation window capped at the namespace retention', { asked: since, since: retained });
+        since = retained;
+      }
       let summary;
       try {
         summary = await backfill({

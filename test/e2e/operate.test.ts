@@ -74,7 +74,8 @@ describe('operating it: run log, retry, backfill, reconciliation, webhooks', () 
       STRIPE_API_BASE: reconcileMock.url,
       // On, but so rare it never fires by itself during the test: the test triggers it.
       RECONCILE_INTERVAL: '720h',
-      RECONCILE_LOOKBACK: '1h',
+      // Longer than the namespace retention (72 h): the first run is capped at the retention.
+      RECONCILE_LOOKBACK: '30d',
     });
     client = new Client({ connection: await Connection.connect({ address: `127.0.0.1:${app.temporalPort}` }) });
   }, 120_000);
@@ -208,7 +209,13 @@ describe('operating it: run log, retry, backfill, reconciliation, webhooks', () 
     const [first] = await results();
     for await (const wf of client.workflow.list({ query: `WorkflowType = "reconcileWorkflow"` })) await recordHistory(client, 'reconcile', wf.workflowId, wf.runId);
     expect(first).toMatchObject({ seen: 1, started: 1, alreadyDone: 0 });
-    expect(first!.checkpoint - first!.since).toBeGreaterThanOrEqual(3600); // the first run looks back RECONCILE_LOOKBACK
+    // The first run looks back RECONCILE_LOOKBACK, but never past the namespace retention: runs of
+    // events older than that are deleted, so those events would reach Segment again.
+    const ns = await client.connection.workflowService.describeNamespace({ namespace: 'default' });
+    const retention = Number(ns.config!.workflowExecutionRetentionTtl!.seconds);
+    expect(retention).toBeLessThan(30 * 86_400);
+    expect(first!.checkpoint - first!.since).toBe(retention - 300);
+    expect(reconcileMock.requests.map(decodeURIComponent)).toContainEqual(expect.stringContaining(`created[gte]=${first!.since}`));
     expect(reconcileMock.requests.map(decodeURIComponent)).toContainEqual(expect.stringMatching(/^GET \/v1\/events\?.*types\[0\]=charge\.failed/));
     await listed(['--customer', 'cus_missed'], missedEvent);
     const shown = await cli(['runs', 'show', missedEvent]);
