@@ -1,4 +1,4 @@
-import { ApplicationFailure, log, proxyActivities, proxyLocalActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, log, patched, proxyActivities, proxyLocalActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ActionInput } from '../activities/segment';
 import { actionMeta, actionSummary, stepSummary, stepWhere } from '../recipes/steps';
@@ -177,7 +177,9 @@ export async function stripeEventWorkflow({ event, recipes }: StripeEventWorkflo
   );
   // Runs started with the project's search attributes (every path in src/runs) are in a namespace
   // that has Outcome too; a run started by hand without them must not stall on an unknown attribute.
-  if (workflowInfo().typedSearchAttributes.get(SA.eventType) !== undefined) {
+  // Guarded by patched(): runs recorded before the Outcome attribute existed replay without it
+  // (test/histories/stripe-before-outcome.json).
+  if (workflowInfo().typedSearchAttributes.get(SA.eventType) !== undefined && patched('outcome-search-attribute')) {
     upsertSearchAttributes([{ key: SA.outcome, value: runOutcome(results) }]);
   }
   const failed = results.filter((r): r is Extract<RecipeResult, { outcome: 'failed' }> => r.outcome === 'failed');
