@@ -5,9 +5,23 @@ import path from 'node:path';
 export const BUNDLE_FILE = 'workflow-bundle.js';
 export const STAMP_FILE = 'workflow-bundle.json';
 
-/** A hash of every compiled .js file under dist (the bundle itself excluded), in a stable order. */
-export function distHash(dist: string): string {
+/** The SDK packages webpack puts into the bundle next to the project's workflow code. */
+const BUNDLED_PACKAGES = ['@temporalio/workflow', '@temporalio/common', '@temporalio/proto'];
+
+/** The installed version of each bundled SDK package: an SDK upgrade makes the bundle stale too. */
+export function bundledVersions(): Record<string, string> {
+  return Object.fromEntries(
+    BUNDLED_PACKAGES.map((name) => [name, (JSON.parse(readFileSync(require.resolve(`${name}/package.json`), 'utf8')) as { version: string }).version]),
+  );
+}
+
+/**
+ * A hash of every compiled .js file under dist (the bundle itself excluded), in a stable order,
+ * and of the versions of the SDK packages bundled with them.
+ */
+export function distHash(dist: string, versions: Record<string, string> = bundledVersions()): string {
   const hash = createHash('sha256');
+  hash.update(JSON.stringify(Object.entries(versions).sort(([a], [b]) => a.localeCompare(b))));
   const walk = (dir: string) => {
     for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
       const file = path.join(dir, entry.name);

@@ -1,7 +1,7 @@
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { BUNDLE_FILE, distHash, prebuiltBundle, STAMP_FILE } from '../../src/worker/bundle';
+import { BUNDLE_FILE, bundledVersions, distHash, prebuiltBundle, STAMP_FILE } from '../../src/worker/bundle';
 import { loadConfig } from '../../src/config';
 import { buildTestEvent } from '../../src/catalog/fixtures';
 import { runStartOptions } from '../../src/runs/start';
@@ -32,6 +32,14 @@ describe('the pre-built workflow bundle', () => {
     expect(prebuiltBundle(added, true)).toBeUndefined();
     expect(prebuiltBundle(mkdtempSync(path.join(os.tmpdir(), 'ss-empty-')), true)).toBeUndefined();
     expect(prebuiltBundle(dist(), false)).toBeUndefined();
+  });
+
+  it('is stale after an upgrade of the SDK packages bundled with the code', () => {
+    const dir = dist();
+    const installed = bundledVersions();
+    expect(installed['@temporalio/workflow']).toMatch(/^\d+\.\d+\.\d+/);
+    expect(distHash(dir, installed)).toBe(distHash(dir));
+    expect(distHash(dir, { ...installed, '@temporalio/workflow': '0.0.1' })).not.toBe(distHash(dir));
   });
 
   it('the bundle itself does not count in the hash', () => {
