@@ -21,6 +21,11 @@ describe(`chaos (${name} profile)`, () => {
     expect(verdict.faults).toHaveLength(5 + profile.workerKills.length);
     expect(verdict.faults.at(-1)).toMatch(/^OpenAI: \d+ classify calls timed out/);
     expect(verdict.answers['503']).toBeGreaterThan(0); // the ingress refused while Temporal was down…
+    // …and each fault did something where it happened: Segment answered 500s and 429s, and every
+    // SIGKILL hit a live worker.
+    expect(verdict.segment500Answers).toBeGreaterThan(0);
+    expect(verdict.segment429Answers).toBeGreaterThan(0);
+    expect(verdict.workerKillsLanded).toBe(profile.workerKills.length);
   });
 
   it('acked every event (the generator retries like Stripe)', () => {
@@ -44,5 +49,11 @@ describe(`chaos (${name} profile)`, () => {
   it('left no workflow running or failed', () => {
     expect(verdict.workflowsRunning).toBe(0);
     expect(verdict.workflowsFailed).toBe(0);
+  });
+
+  it('ran each acked event exactly once, to completion', () => {
+    // Duplicate and concurrent deliveries started no second run; none timed out or was terminated.
+    expect(verdict.runsStarted).toBe(verdict.acked);
+    expect(verdict.runsCompleted).toBe(verdict.acked);
   });
 });

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Stripe from 'stripe';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { buildTestEvent } from '../../src/catalog/fixtures';
 import { dryRun } from '../../src/recipes/dry-run';
 import { loadRecipes } from '../../src/recipes/loader';
@@ -97,8 +97,15 @@ export interface Verdict {
   forgedSent: number;
   forgedRefused: number;
   forgedStarted: number;
+  /** Runs of stripeEventWorkflow in any state, and those Completed: one per acked event each. */
+  runsStarted: number;
+  runsCompleted: number;
   workflowsRunning: number;
   workflowsFailed: number;
+  /** What the faults did, counted where they happened (not when they were scheduled). */
+  segment500Answers: number;
+  segment429Answers: number;
+  workerKillsLanded: number;
   faults: string[];
   drainAfterLastFaultS: number;
   /** From the last event acked (every delivery answered) until every expected message arrived. */
@@ -112,6 +119,8 @@ class FaultySegment {
   readonly messages: CapturedMessage[] = [];
   mode: 'ok' | '500' | '429' = 'ok';
   requests = 0;
+  answered500 = 0;
+  answered429 = 0;
   constructor(readonly port: number) {}
   get url() {
     return `http://127.0.0.1:${this.port}`;
@@ -121,8 +130,14 @@ class FaultySegment {
       port: this.port,
       respond: (batch) => {
         this.requests++;
-        if (this.mode === '500' && Math.random() < 0.2) return { status: 500 };
-        if (this.mode === '429' && this.requests % 3 !== 0) return { status: 429, headers: { 'Retry-After': '1' } };
+        if (this.mode === '500' && Math.random() < 0.2) {
+          this.answered500++;
+          return { status: 500 };
+        }
+        if (this.mode === '429' && this.requests % 3 !== 0) {
+          this.answered429++;
+          return { status: 429, headers: { 'Retry-After': '1' } };
+        }
         this.messages.push(...batch);
         return undefined;
       },
@@ -139,10 +154,11 @@ function spawnService(role: 'api' | 'worker', env: NodeJS.ProcessEnv): ChildProc
   child.stderr!.resume();
   return child;
 }
+/** Resolves once the process has exited: true if this signal ended it, false if it had already exited. */
 const killed = (child: ChildProcess, signal: NodeJS.Signals) =>
-  new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
+  new Promise<boolean>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve(false);
+    child.once('exit', () => resolve(true));
     child.kill(signal);
   });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -256,6 +272,7 @@ export async function runChaos(profile: ChaosProfile, log: (msg: string) => void
   const loadStart = Date.now();
   const at = (s: number, fn: () => unknown) => sleep(s * 1000 - (Date.now() - loadStart)).then(fn);
   let lastFaultClearedAt = loadStart;
+  let workerKillsLanded = 0;
   const cleared = () => (lastFaultClearedAt = Math.max(lastFaultClearedAt, Date.now()));
   const timeline = Promise.all([
     at(profile.segment500[0], () => ((segment.mode = '500'), fault('Segment: 500 for 20% of requests'))),
@@ -267,7 +284,7 @@ export async function runChaos(profile: ChaosProfile, log: (msg: string) => void
     // Each kill lands at a random moment within 3 s of its slot: mid-activity, mid-task, or idle.
     ...profile.workerKills.map((s) =>
       at(s + Math.random() * 3, async () => {
-        await killed(worker, 'SIGKILL');
+        if (await killed(worker, 'SIGKILL')) workerKillsLanded++;
         fault('worker: SIGKILL');
         await sleep(1000);
         worker = spawnService('worker', env);
@@ -340,7 +357,10 @@ export async function runChaos(profile: ChaosProfile, log: (msg: string) => void
       .describe()
       .then(
         () => true,
-        () => false,
+        (err: unknown) => {
+          if (err instanceof WorkflowNotFoundError) return false;
+          throw err;
+        },
       );
     if (exists) forgedStarted++;
   }
@@ -359,8 +379,13 @@ export async function runChaos(profile: ChaosProfile, log: (msg: string) => void
     forgedSent: forged.length,
     forgedRefused,
     forgedStarted,
+    runsStarted: (await client.workflow.count('WorkflowType = "stripeEventWorkflow"')).count,
+    runsCompleted: (await client.workflow.count('WorkflowType = "stripeEventWorkflow" AND ExecutionStatus = "Completed"')).count,
     workflowsRunning: await running(),
     workflowsFailed: (await client.workflow.count('WorkflowType = "stripeEventWorkflow" AND ExecutionStatus = "Failed"')).count,
+    segment500Answers: segment.answered500,
+    segment429Answers: segment.answered429,
+    workerKillsLanded,
     faults,
     drainAfterLastFaultS: Math.round((drainedAt - lastFaultClearedAt) / 100) / 10,
     drainAfterLastAckS: Math.round((drainedAt - lastAckAt) / 100) / 10,
@@ -385,7 +410,9 @@ export function formatVerdict(name: string, v: Verdict): string {
     ['expected messageIds / missing / extra', `${v.expectedMessages} / ${v.missingMessages} / ${v.extraMessageIds}`],
     ['raw duplicates (a messageId sent again)', String(v.rawDuplicates)],
     ['forged or malformed: sent / refused / started', `${v.forgedSent} / ${v.forgedRefused} / ${v.forgedStarted}`],
+    ['runs started / completed', `${v.runsStarted} / ${v.runsCompleted}`],
     ['runs left running / failed', `${v.workflowsRunning} / ${v.workflowsFailed}`],
+    ['Segment answers 500 / 429; worker kills landed', `${v.segment500Answers} / ${v.segment429Answers}; ${v.workerKillsLanded}`],
     ['drain after the last fault / the last ack', `${v.drainAfterLastFaultS} s / ${v.drainAfterLastAckS} s`],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
