@@ -7,6 +7,7 @@
 // WORKFLOWS_PATH runs a variant of the workflow code instead (bench/run.js --engine-levers).
 const { NativeConnection, Worker, Runtime, DefaultLogger } = require('@temporalio/worker');
 const { createActivities } = require('../dist/activities');
+const { prebuiltBundle } = require('../dist/worker/bundle');
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
@@ -16,11 +17,14 @@ Runtime.install({ logger: new DefaultLogger('WARN') });
   const noop = { evaluateMapping: async () => ({}), evaluateFilter: async () => true, stripeLookup: async () => ({ object: null }) };
   // runRecipe: the one activity per recipe of bench/variants/one-activity-per-recipe.js.
   const activities = Object.fromEntries([...names, 'runRecipe'].map((n) => [n, noop[n] ?? (async () => ({}))]));
+  // The project's code loads like the service's worker does (the pre-built bundle when it is up to
+  // date), so both drains include the same worker start; a variant is bundled at start.
+  const bundle = !process.env.WORKFLOWS_PATH && prebuiltBundle();
   const connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS });
   const worker = await Worker.create({
     connection,
     taskQueue: process.env.TASK_QUEUE,
-    workflowsPath: process.env.WORKFLOWS_PATH || require.resolve('../dist/workflows'),
+    ...(bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: process.env.WORKFLOWS_PATH || require.resolve('../dist/workflows') }),
     activities,
   });
   process.on('SIGTERM', () => worker.shutdown());
