@@ -60,7 +60,8 @@ export const PROFILES: Record<'short' | 'long', ChaosProfile> = {
     segment500: [2, 7],
     segment429: [7, 10],
     segmentDown: [10, 15],
-    workerKills: [5, 13],
+    // Neither kill falls in the 3 s of 429s, which then always see requests.
+    workerKills: [3, 12],
     devServerDown: [16, 19],
     openAiTimeoutShare: 0.2,
     drainTimeoutS: 75,
@@ -117,11 +118,20 @@ export interface Verdict {
 class FaultySegment {
   private sink?: CaptureSink;
   readonly messages: CapturedMessage[] = [];
-  mode: 'ok' | '500' | '429' = 'ok';
+  private currentMode: 'ok' | '500' | '429' = 'ok';
+  /** Requests since the mode last changed: each fault starts with its first request. */
+  private inMode = 0;
   requests = 0;
   answered500 = 0;
   answered429 = 0;
   constructor(readonly port: number) {}
+  get mode() {
+    return this.currentMode;
+  }
+  set mode(mode: 'ok' | '500' | '429') {
+    this.currentMode = mode;
+    this.inMode = 0;
+  }
   get url() {
     return `http://127.0.0.1:${this.port}`;
   }
@@ -130,11 +140,12 @@ class FaultySegment {
       port: this.port,
       respond: (batch) => {
         this.requests++;
-        if (this.mode === '500' && Math.random() < 0.2) {
+        const n = this.inMode++;
+        if (this.currentMode === '500' && n % 5 === 0) {
           this.answered500++;
           return { status: 500 };
         }
-        if (this.mode === '429' && this.requests % 3 !== 0) {
+        if (this.currentMode === '429' && n % 3 !== 2) {
           this.answered429++;
           return { status: 429, headers: { 'Retry-After': '1' } };
         }
@@ -275,7 +286,7 @@ export async function runChaos(profile: ChaosProfile, log: (msg: string) => void
   let workerKillsLanded = 0;
   const cleared = () => (lastFaultClearedAt = Math.max(lastFaultClearedAt, Date.now()));
   const timeline = Promise.all([
-    at(profile.segment500[0], () => ((segment.mode = '500'), fault('Segment: 500 for 20% of requests'))),
+    at(profile.segment500[0], () => ((segment.mode = '500'), fault('Segment: 500 for 20% of requests (1 in 5)'))),
     at(profile.segment500[1], () => ((segment.mode = 'ok'), cleared())),
     at(profile.segment429[0], () => ((segment.mode = '429'), fault('Segment: 429 with Retry-After: 1 for 2 of 3 requests'))),
     at(profile.segment429[1], () => ((segment.mode = 'ok'), cleared())),
