@@ -38,6 +38,8 @@ describe(`chaos (${name} profile)`, () => {
     expect(verdict.missingMessages).toBe(0);
     expect(verdict.extraMessageIds).toBe(0);
     expect(verdict.delivered).toBe(verdict.acked);
+    // …and each says what the recipe maps from its event (AI fields included, after timeouts).
+    expect(verdict.wrongMessages).toBe(0);
   });
 
   it('started no workflow for a forged or malformed request', () => {

@@ -93,6 +93,8 @@ export interface Verdict {
   answers: Record<string, number>;
   expectedMessages: number;
   missingMessages: number;
+  /** Delivered messages whose content (type, ids, event, traits, properties) differs from the dry run's. */
+  wrongMessages: number;
   extraMessageIds: number;
   rawDuplicates: number;
   forgedSent: number;
@@ -174,6 +176,18 @@ const killed = (child: ChildProcess, signal: NodeJS.Signals) =>
   });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** What a Segment message says, as a canonical string: its call, ids, event and payload (not its timestamps). */
+const CONTENT_KEYS = ['type', 'userId', 'anonymousId', 'groupId', 'previousId', 'event', 'name', 'category', 'traits', 'properties'];
+function content(message: Record<string, unknown>): string {
+  const canonical = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(canonical)
+      : v && typeof v === 'object'
+        ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]))
+        : v;
+  return JSON.stringify(canonical(Object.fromEntries(CONTENT_KEYS.filter((k) => message[k] !== undefined).map((k) => [k, message[k]]))));
+}
+
 /**
  * Runs the real stack (ingress and worker processes, the embedded dev server on a persistent
  * database, local Segment and OpenAI stand-ins) through the profile's faults while a generator
@@ -237,6 +251,7 @@ export async function runChaos(profile: ChaosProfile, log: (msg: string) => void
 
   const recipes = loadRecipes(path.join(ROOT, 'recipes'), { openai: true, defaultModel: 'gpt-chaos' });
   const expected = new Map<string, string[]>(); // acked event id → messageIds
+  const expectedContent = new Map<string, string>(); // messageId → what the dry run would send
   const answers: Record<string, number> = {};
   let sent = 0;
   let duplicateDeliveries = 0;
@@ -331,7 +346,11 @@ export async function runChaos(profile: ChaosProfile, log: (msg: string) => void
         if (results.some(Boolean)) {
           const ids: string[] = [];
           for (const recipe of recipes.forEventType(event.type)) {
-            for (const step of (await dryRun(recipe, event, { ai: AI })).steps) if (step.message) ids.push(step.message.messageId);
+            for (const step of (await dryRun(recipe, event, { ai: AI })).steps) {
+              if (!step.message) continue;
+              ids.push(step.message.messageId);
+              expectedContent.set(step.message.messageId, content(step.message));
+            }
           }
           expected.set(event.id, ids);
         }
@@ -385,6 +404,7 @@ export async function runChaos(profile: ChaosProfile, log: (msg: string) => void
     answers,
     expectedMessages: want.size,
     missingMessages: [...want].filter((id) => !received.has(id)).length,
+    wrongMessages: segment.messages.filter((m) => expectedContent.has(m.messageId) && content(m) !== expectedContent.get(m.messageId)).length,
     extraMessageIds: [...received].filter((id) => !want.has(id)).length,
     rawDuplicates: [...perId.values()].reduce((n, c) => n + c - 1, 0),
     forgedSent: forged.length,
@@ -419,6 +439,7 @@ export function formatVerdict(name: string, v: Verdict): string {
     ['deliveries (of them duplicates)', `${v.deliveries} (${v.duplicateDeliveries})`],
     ['ingress answers', Object.entries(v.answers).map(([status, n]) => `${status}: ${n}`).join(', ')],
     ['expected messageIds / missing / extra', `${v.expectedMessages} / ${v.missingMessages} / ${v.extraMessageIds}`],
+    ['delivered with other content than expected', String(v.wrongMessages)],
     ['raw duplicates (a messageId sent again)', String(v.rawDuplicates)],
     ['forged or malformed: sent / refused / started', `${v.forgedSent} / ${v.forgedRefused} / ${v.forgedStarted}`],
     ['runs started / completed', `${v.runsStarted} / ${v.runsCompleted}`],
