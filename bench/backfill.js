@@ -68,7 +68,11 @@ function startStripeEventsStandIn(events) {
   try {
     const t0 = performance.now();
     const first = await backfill();
-    while ((await count('AND ExecutionStatus != "Running"')) < N) await sleep(200);
+    const deadline = Date.now() + 600_000;
+    while ((await count('AND ExecutionStatus != "Running"')) < N) {
+      if (Date.now() > deadline) throw new Error(`backfill bench: runs still running after 10 minutes`);
+      await sleep(200);
+    }
     const allDoneMs = performance.now() - t0;
     const second = await backfill();
     const outcomes = {};
@@ -87,6 +91,14 @@ function startStripeEventsStandIn(events) {
       stripeRequests: stripe.requests(),
     };
     console.log(JSON.stringify(result, null, 2));
+    // The figures are only worth reporting if the backfill did its job: every event run once and
+    // completed, the repeat started nothing, and each message reached Segment once.
+    const problems = [];
+    if (!first.summary.includes(`started ${N},`)) problems.push(`the first backfill did not start all ${N} runs`);
+    if (!second.summary.includes(`started 0, already done ${N},`)) problems.push('the repeat started runs again');
+    if ((await count('AND ExecutionStatus = "Completed"')) !== N) problems.push('not every run completed');
+    if (new Set(sink.messages.map((m) => m.messageId)).size !== sink.messages.length) problems.push('a Segment message arrived twice');
+    if (problems.length > 0) throw new Error(`backfill bench: ${problems.join('; ')}`);
   } finally {
     await client.connection.close();
     app.stop();
