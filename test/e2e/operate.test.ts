@@ -152,6 +152,8 @@ describe('operating it: run log, retry, backfill, reconciliation, webhooks', () 
     expect(retryRun).toMatch(/recipe ops-alert@\w+\s+delivered/);
     expect(retryRun).not.toContain('charge-failed@'); // only the failed recipe ran again
     await waitUntil(() => sink.messages.slice(deliveredBefore).some((m) => m.event === 'Ops Alert' && m.userId === 'cus_ops_1'), 10_000, 'the fixed Track');
+    // Segment got nothing else for the customer: the recipe that had delivered did not send again.
+    expect(sink.messages.slice(deliveredBefore).filter((m) => m.userId === 'cus_ops_1').map((m) => `${m.type} ${m.event}`)).toEqual(['track Ops Alert']);
 
     const shown = await cli(['runs', 'show', failedEvent]);
     expect(shown.stdout).toMatch(/run 1\/2 .*FAILED · outcome partial[\s\S]*run 2\/2 .*COMPLETED · outcome delivered\s+via retry/);
@@ -238,7 +240,7 @@ describe('operating it: run log, retry, backfill, reconciliation, webhooks', () 
     const listing = backfillMock.requests.find((r) => r.startsWith('GET /v1/events?'))!;
     expect(decodeURIComponent(listing)).toMatch(/created\[gte\]=\d+/);
     await listed(['--customer', 'cus_backfill'], backfillEvent);
-    expect((await cli(['runs', 'show', backfillEvent])).stdout).toMatch(/COMPLETED · outcome \w+\s+via backfill/);
+    expect((await cli(['runs', 'show', backfillEvent])).stdout).toMatch(/COMPLETED · outcome delivered\s+via backfill/);
 
     const second = await cli(['backfill', '--since', '2h'], env);
     expect(second.stdout).toMatch(/seen 1, started 0, already done 1, ignored 0, failed 0/);
