@@ -1,4 +1,4 @@
-import { proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { log, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 
 export interface ReconcileInput {
@@ -40,6 +40,11 @@ const { reconcileStripeEvents } = proxyActivities<Activities>({
 export async function reconcileWorkflow(input: ReconcileInput): Promise<ReconcileResult> {
   const now = Math.floor(Date.now() / 1000);
   const checkpoint = await lastReconcileCheckpoint.executeWithOptions({ summary: 'Read the last checkpoint' }, [{ excludeRunId: workflowInfo().runId }]);
+  if (checkpoint === null) {
+    // The first run, or no completed reconciliation within the namespace retention (every run has
+    // failed for that long): events older than the lookback are not listed; `backfill` can.
+    log.warn('No earlier reconciliation is kept: listing RECONCILE_LOOKBACK only', { lookbackSeconds: input.lookbackSeconds });
+  }
   const from = checkpoint !== null ? checkpoint - input.overlapSeconds : now - input.lookbackSeconds;
   const since = Math.max(from, now - THIRTY_DAYS + 60);
   return reconcileStripeEvents.executeWithOptions({ summary: `Reconcile Stripe events since ${new Date(since * 1000).toISOString()}` }, [{ since }]);
