@@ -155,7 +155,9 @@ export interface WebhookSecrets {
  */
 export function secretForDisplay({ secrets, generatedNow }: WebhookSecrets): string {
   const secret = secrets[0] ?? '';
-  return generatedNow ? secret : `${secret.slice(0, 6)}…${secret.slice(-4)}`;
+  if (generatedNow) return secret;
+  // Stripe's are `whsec_` and 32 more characters; a short one shows no ends at all.
+  return secret.length >= 24 ? `${secret.slice(0, 6)}…${secret.slice(-4)}` : `${secret.slice(0, 6)}…`;
 }
 
 /**

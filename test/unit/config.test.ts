@@ -69,5 +69,6 @@ describe('config', () => {
     expect(again.generatedNow).toBeUndefined();
     expect(secretForDisplay(again)).toBe(`whsec_…${first.secrets[0]!.slice(-4)}`);
     expect(secretForDisplay(again)).not.toContain(first.secrets[0]!.slice(6, -4));
+    expect(secretForDisplay({ secrets: ['whsec_short1234'] })).toBe('whsec_…');
   });
 });
