@@ -77,9 +77,9 @@ describe('CLI start-up errors', () => {
   it.each(['backfill --since 1h --concurrency abc', 'backfill --since 1h --concurrency 0', 'runs list --limit 2.5'])(
     'refuses a count that is not a whole number of at least 1: %s',
     async (command) => {
-    const r = await cli(command.split(' '));
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/error: option '--(concurrency|limit) <n>' argument '.*' is invalid\. must be a whole number of at least 1/);
+      const r = await cli(command.split(' '));
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/error: option '--(concurrency|limit) <n>' argument '.*' is invalid\. must be a whole number of at least 1/);
     },
   );
 
