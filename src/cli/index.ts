@@ -16,7 +16,7 @@ import { dunningWorkflowId } from '../activities/dunning';
 import { connectClient } from '../temporal/connection';
 import { statusQuery } from '../workflows/dunning';
 import { buildTestEvent, fixtureTypes } from '../catalog/fixtures';
-import { ConfigError, loadConfig, recipeLoadOptions, resolveWebhookSecrets, storeWebhookSecret, type Config } from '../config';
+import { ConfigError, loadConfig, recipeLoadOptions, resolveWebhookSecrets, secretForDisplay, storeWebhookSecret, type Config } from '../config';
 import { createLogger } from '../logger';
 import { dryRun } from '../recipes/dry-run';
 import { loadRecipes, RecipeError } from '../recipes/loader';
@@ -41,12 +41,13 @@ function banner(config: Config, svc: RunningService): string {
   ];
   if (svc.uiUrl) lines.push(`  Temporal Web UI:           ${svc.uiUrl}/namespaces/${config.TEMPORAL_NAMESPACE}/workflows`);
   if (svc.sinkUrl) lines.push(`  Segment capture sink:      ${svc.sinkUrl}/messages  (no SEGMENT_WRITE_KEY: calls are captured and logged here)`);
-  if (svc.generatedSecretFile) {
+  const kept = svc.webhookSecrets;
+  if (kept?.generatedFile) {
     lines.push(
-      `  Stripe webhook secret:     ${svc.secretDisplay}`,
-      svc.secretDisplay === svc.secrets[0]
-        ? `                             (generated now and kept in ${svc.generatedSecretFile}; STRIPE_WEBHOOK_SECRET overrides it)`
-        : `                             (its ends; whole in ${svc.generatedSecretFile}: generated earlier, or stored by \`webhooks register\`; STRIPE_WEBHOOK_SECRET overrides it)`,
+      `  Stripe webhook secret:     ${secretForDisplay(kept)}`,
+      kept.generatedNow
+        ? `                             (generated now and kept in ${kept.generatedFile}; STRIPE_WEBHOOK_SECRET overrides it)`
+        : `                             (its ends; whole in ${kept.generatedFile}: generated earlier, or stored by \`webhooks register\`; STRIPE_WEBHOOK_SECRET overrides it)`,
     );
   }
   lines.push(

@@ -5,7 +5,7 @@ import { createStripeClient } from '../activities/stripe';
 import { createIngressMetrics, createRegistry } from '../api/metrics';
 import { createIngress } from '../api/app';
 import { listen } from '../api/server';
-import { ConfigError, recipeLoadOptions, resolveWebhookSecrets, secretForDisplay, type Config } from '../config';
+import { ConfigError, recipeLoadOptions, resolveWebhookSecrets, type Config, type WebhookSecrets } from '../config';
 import type { Logger } from '../logger';
 import { loadRecipes, type RecipeSet } from '../recipes/loader';
 import { startCaptureSink, type CaptureSink } from '../segment/capture-sink';
@@ -28,10 +28,8 @@ export interface RunningService {
   uiUrl?: string;
   sinkUrl?: string;
   temporalAddress: string;
-  generatedSecretFile?: string;
-  /** The signing secret as the banner shows it (see secretForDisplay). */
-  secretDisplay?: string;
-  secrets: string[];
+  /** The ingress's signing secrets and where a kept one lives (with the api role only). */
+  webhookSecrets?: WebhookSecrets;
   recipes: () => RecipeSet;
   reloadRecipes(): RecipeSet;
   /** Resolves when a part stops by itself (e.g. the worker fails). */
@@ -150,14 +148,9 @@ export async function startService(config: Config, logger: Logger, roles: Roles)
     }
 
     let ingressUrl: string | undefined;
-    let secrets: string[] = [];
-    let generatedSecretFile: string | undefined;
-    let secretDisplay: string | undefined;
+    let webhookSecrets: WebhookSecrets | undefined;
     if (roles.api) {
-      const resolved = resolveWebhookSecrets(config);
-      secrets = resolved.secrets;
-      generatedSecretFile = resolved.generatedFile;
-      secretDisplay = secretForDisplay(resolved);
+      webhookSecrets = resolveWebhookSecrets(config);
       let apiClient = client;
       // With a worker in this process, the ingress starts runs over the worker's own connection,
       // so the server can hand each run straight to it (eager start: no poll round trip).
@@ -172,7 +165,7 @@ export async function startService(config: Config, logger: Logger, roles: Roles)
         client: apiClient,
         taskQueue: config.TEMPORAL_TASK_QUEUE,
         recipes: () => recipeSet,
-        secrets,
+        secrets: webhookSecrets.secrets,
         logger,
         toleranceSeconds: config.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
         metrics: createIngressMetrics(registry),
@@ -190,9 +183,7 @@ export async function startService(config: Config, logger: Logger, roles: Roles)
       uiUrl: devServer?.uiUrl,
       sinkUrl: sink?.url,
       temporalAddress: config.temporalAddress,
-      generatedSecretFile,
-      secretDisplay,
-      secrets,
+      webhookSecrets,
       recipes: () => recipeSet,
       reloadRecipes,
       done: workerRun,
