@@ -3,6 +3,7 @@ import type Stripe from 'stripe';
 import type { RecipeSet } from '../recipes/loader';
 import { backfill } from '../runs/backfill';
 import type { LivemodeFilter } from '../runs/start';
+import { namespaceRetentionSeconds } from '../temporal/namespace-setup';
 import type { ReconcileResult } from '../workflows/reconcile';
 import { classifyStripeError } from './stripe';
 
@@ -18,8 +19,7 @@ const RETENTION_MARGIN_SECONDS = 300;
 
 /** The oldest event time whose run (if it ran) Temporal still keeps, or 0 without a retention. */
 async function retainedSince(ctx: Context, now: number): Promise<number> {
-  const ns = await ctx.client.connection.workflowService.describeNamespace({ namespace: ctx.info.namespace });
-  const retention = Number(ns.config?.workflowExecutionRetentionTtl?.seconds ?? 0);
+  const retention = await namespaceRetentionSeconds(ctx.client.connection, ctx.info.namespace);
   return retention > 0 ? now - retention + RETENTION_MARGIN_SECONDS : 0;
 }
 

@@ -22,6 +22,7 @@ import { dryRun } from '../recipes/dry-run';
 import { loadRecipes, RecipeError } from '../recipes/loader';
 import { ListenError } from '../api/server';
 import { MissingBinaryError } from '../temporal/binaries';
+import { namespaceRetentionSeconds } from '../temporal/namespace-setup';
 import { VERSION } from '../version';
 import { startService, type Roles, type RunningService } from './service';
 
@@ -421,8 +422,7 @@ export function buildProgram(): Command {
       }
       const stripe = stripeApi(config, 'backfill');
       return withClient(async (client) => {
-        const ns = await client.connection.workflowService.describeNamespace({ namespace: config.TEMPORAL_NAMESPACE });
-        const retention = Number(ns.config?.workflowExecutionRetentionTtl?.seconds ?? 0);
+        const retention = await namespaceRetentionSeconds(client.connection, config.TEMPORAL_NAMESPACE);
         if (retention > 0 && Date.now() / 1000 - since > retention && !opts.beyondRetention) {
           throw new UserError(
             `--since ${opts.since} reaches past the namespace retention (${Math.round(retention / 3600)} h): runs older than that are deleted, so events processed then would run again. Pass --beyond-retention to do it anyway.`,

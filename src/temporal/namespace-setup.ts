@@ -12,6 +12,12 @@ export interface NamespaceSetupResult {
   retentionRaised: boolean;
 }
 
+/** The namespace's retention in seconds: how long Temporal keeps a closed run (0 if it reports none). */
+export async function namespaceRetentionSeconds(connection: ConnectionLike, namespace: string): Promise<number> {
+  const described = await connection.workflowService.describeNamespace({ namespace });
+  return Number(described.config?.workflowExecutionRetentionTtl?.seconds ?? 0);
+}
+
 /**
  * Idempotent: registers the project's search attributes and raises the namespace retention to
  * at least 72 h. Run against the embedded dev server and against clusters alike.
@@ -29,9 +35,7 @@ export async function ensureNamespaceSetup(connection: ConnectionLike, namespace
     });
   }
 
-  const described = await connection.workflowService.describeNamespace({ namespace });
-  const ttl = described.config?.workflowExecutionRetentionTtl;
-  const current = Number(ttl?.seconds ?? 0);
+  const current = await namespaceRetentionSeconds(connection, namespace);
   let retentionRaised = false;
   if (current < MIN_RETENTION_SECONDS) {
     await connection.workflowService.updateNamespace({
