@@ -179,6 +179,8 @@ async function openLoop(url, rate, seconds, onEvent) {
 }
 
 const ms = (x) => (x === undefined || Number.isNaN(x) ? null : Math.round(x * 10) / 10);
+/** Settings as `K=V` strings, the way the command line takes them. */
+const settings = (env) => Object.entries(env).map(([k, v]) => `${k}=${v}`);
 /** a / b to two decimals: every same-run ratio the bench reports. */
 const ratio = (a, b) => Math.round((a / b) * 100) / 100;
 function ackStats(run) {
@@ -486,7 +488,7 @@ async function main() {
 
   Object.assign(out, await measureService(WORKER_ENV));
   if (COMPARE) {
-    log(`again with ${Object.entries(COMPARE).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    log(`again with ${settings(COMPARE).join(' ')}`);
     out.compared = { env: COMPARE, ...(await measureService({ ...WORKER_ENV, ...COMPARE })) };
   }
 
@@ -516,7 +518,7 @@ function compareTable(o) {
   const b = o.compared;
   const row = (name, f) => `| ${name} | ${f(o)} | ${f(b)} |`;
   return [
-    `| measure | as configured | with ${Object.entries(b.env).map(([k, v]) => `${k}=${v}`).join(' ')} |`,
+    `| measure | as configured | with ${settings(b.env).join(' ')} |`,
     '| --- | --- | --- |',
     row('top ack rate / ratio to baseline 1', (x) => `${x.max.ack.ratePerS}/s / ${ratio(x.max.ack.ratePerS, o.baselineStarts.ratePerS)}`),
     row('end to end (drain) / ratio to baseline 2', (x) => `${x.max.e2eRatePerS}/s / ${ratio(x.max.e2eRatePerS, o.baselineEngine.ratePerS)}`),
@@ -566,7 +568,7 @@ function report(o) {
   const lines = [
     `### ${o.date.slice(0, 10)} · ${o.full ? 'full' : 'short'} · ${o.machine.cpus} cores, ${o.machine.memGb} GiB · Node ${o.machine.node} · ${o.versions.temporal.split('\n')[0]} · SDK ${o.versions.sdk} · analytics-node ${o.versions.analyticsNode}`,
     '',
-    `\`npm run bench${o.full || o.compared ? ' --' : ''}${o.full ? ' --full' : ''}${o.compared ? Object.entries(o.compared.env).map(([k, v]) => ` --compare ${k}=${v}`).join('') : ''}\`${Object.keys(o.workerEnv).length ? ` with ${Object.entries(o.workerEnv).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}; ${o.concurrency} concurrent senders; ${o.seconds} s in all.`,
+    `\`npm run bench${o.full || o.compared ? ' --' : ''}${o.full ? ' --full' : ''}${o.compared ? settings(o.compared.env).map((kv) => ` --compare ${kv}`).join('') : ''}\`${Object.keys(o.workerEnv).length ? ` with ${settings(o.workerEnv).join(' ')}` : ''}; ${o.concurrency} concurrent senders; ${o.seconds} s in all.`,
     '',
     '| measure | value |',
     '| --- | --- |',
