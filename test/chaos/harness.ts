@@ -369,9 +369,11 @@ export async function runChaos(profile: ChaosProfile, log: (msg: string) => void
   // Drain: every expected message delivered and no run left running.
   const want = new Set([...expected.values()].flat());
   const got = () => new Set(segment.messages.map((m) => m.messageId));
-  const running = async () => (await client.workflow.count('WorkflowType = "stripeEventWorkflow" AND ExecutionStatus = "Running"')).count;
+  /** Runs of Stripe events, in any state or in one. */
+  const runs = async (status?: 'Running' | 'Completed' | 'Failed') =>
+    (await client.workflow.count(`WorkflowType = "stripeEventWorkflow"${status ? ` AND ExecutionStatus = "${status}"` : ''}`)).count;
   await waitUntil(
-    async () => [...want].every((id) => got().has(id)) && (await running().catch(() => 1)) === 0,
+    async () => [...want].every((id) => got().has(id)) && (await runs('Running').catch(() => 1)) === 0,
     profile.drainTimeoutS * 1000,
     'the backlog to drain',
   ).catch(() => undefined);
@@ -410,10 +412,10 @@ export async function runChaos(profile: ChaosProfile, log: (msg: string) => void
     forgedSent: forged.length,
     forgedRefused,
     forgedStarted,
-    runsStarted: (await client.workflow.count('WorkflowType = "stripeEventWorkflow"')).count,
-    runsCompleted: (await client.workflow.count('WorkflowType = "stripeEventWorkflow" AND ExecutionStatus = "Completed"')).count,
-    workflowsRunning: await running(),
-    workflowsFailed: (await client.workflow.count('WorkflowType = "stripeEventWorkflow" AND ExecutionStatus = "Failed"')).count,
+    runsStarted: await runs(),
+    runsCompleted: await runs('Completed'),
+    workflowsRunning: await runs('Running'),
+    workflowsFailed: await runs('Failed'),
     segment500Answers: segment.answered500,
     segment429Answers: segment.answered429,
     workerKillsLanded,
