@@ -15,6 +15,8 @@ import { startOpenAIStandIn, type OpenAIStandIn } from '../helpers/openai-standi
 const ROOT = path.resolve(__dirname, '..', '..');
 const BIN = path.join(ROOT, 'bin', 'stripe-segment.js');
 const SECRET = 'whsec_chaos';
+/** How long a Segment fault window may hold past its slot, waiting for a request to meet it. */
+const SEGMENT_FAULT_HOLD_S = 30;
 /** What the OpenAI stand-in answers when it answers in time. */
 const AI = { urgency: 'high', cause: 'fraud' };
 /**
@@ -60,7 +62,7 @@ export const PROFILES: Record<'short' | 'long', ChaosProfile> = {
     segment500: [2, 7],
     segment429: [7, 10],
     segmentDown: [10, 15],
-    // Neither kill falls in the 3 s of 429s, which then always see requests.
+    // Neither kill falls in the 3 s of 429s (a window also holds until a request has met it).
     workerKills: [3, 12],
     devServerDown: [16, 19],
     openAiTimeoutShare: 0.2,
@@ -197,9 +199,10 @@ function content(message: Record<string, unknown>): string {
 export async function runChaos(profile: ChaosProfile, log: (msg: string) => void = () => undefined): Promise<Verdict> {
   const started = Date.now();
   const faults: string[] = [];
+  /** Logs a fault as it begins; returns its index in `faults`. */
   const fault = (what: string) => {
-    faults.push(`${((Date.now() - loadStart) / 1000).toFixed(1)}s ${what}`);
     log(what);
+    return faults.push(`${((Date.now() - loadStart) / 1000).toFixed(1)}s ${what}`) - 1;
   };
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'ss-chaos-'));
   const [temporalPort, uiPort] = [await freePort(), await freePort()];
@@ -296,17 +299,37 @@ export async function runChaos(profile: ChaosProfile, log: (msg: string) => void
 
   // The fault timeline.
   const loadStart = Date.now();
-  const at = (s: number, fn: () => unknown) => sleep(s * 1000 - (Date.now() - loadStart)).then(fn);
+  const at = <T>(s: number, fn: () => T) => sleep(s * 1000 - (Date.now() - loadStart)).then(fn);
   let lastFaultClearedAt = loadStart;
   let workerKillsLanded = 0;
   const cleared = () => (lastFaultClearedAt = Math.max(lastFaultClearedAt, Date.now()));
+  /**
+   * One Segment fault window: from its slot (or once the one before it ended) until its slot's end
+   * and until it has answered at least one request with its fault. A window no request reached
+   * would test nothing (a worker restarting on a busy machine can send nothing for seconds), so it
+   * holds on, for at most SEGMENT_FAULT_HOLD_S, and the fault line says how long it held.
+   */
+  const segmentWindow = async (mode: '500' | '429', [from, to]: [number, number], what: string, answered: () => number) => {
+    const line = await at(from, () => ((segment.mode = mode), fault(what)));
+    await at(to, () => undefined);
+    const held = Date.now();
+    await waitUntil(() => answered() > 0, SEGMENT_FAULT_HOLD_S * 1000, `a Segment request during the ${mode} window`).catch(() => undefined);
+    const s = (Date.now() - held) / 1000;
+    if (s >= 0.1) faults[line] += ` (held ${s.toFixed(1)} s past its slot until a request met it)`;
+    segment.mode = 'ok';
+    cleared();
+  };
+  const segmentFaults = (async () => {
+    await segmentWindow('500', profile.segment500, 'Segment: 500 for 20% of requests (1 in 5)', () => segment.answered500);
+    await segmentWindow('429', profile.segment429, 'Segment: 429 with Retry-After: 1 for 2 of 3 requests', () => segment.answered429);
+    const downS = profile.segmentDown[1] - profile.segmentDown[0];
+    await at(profile.segmentDown[0], async () => (await segment.down(), fault(`Segment: down (no listener) for ${downS} s`)));
+    await sleep(downS * 1000);
+    await segment.up();
+    cleared();
+  })();
   const timeline = Promise.all([
-    at(profile.segment500[0], () => ((segment.mode = '500'), fault('Segment: 500 for 20% of requests (1 in 5)'))),
-    at(profile.segment500[1], () => ((segment.mode = 'ok'), cleared())),
-    at(profile.segment429[0], () => ((segment.mode = '429'), fault('Segment: 429 with Retry-After: 1 for 2 of 3 requests'))),
-    at(profile.segment429[1], () => ((segment.mode = 'ok'), cleared())),
-    at(profile.segmentDown[0], async () => (await segment.down(), fault(`Segment: down (no listener) for ${profile.segmentDown[1] - profile.segmentDown[0]} s`))),
-    at(profile.segmentDown[1], async () => (await segment.up(), cleared())),
+    segmentFaults,
     // Each kill lands at a random moment within 3 s of its slot: mid-activity, mid-task, or idle.
     ...profile.workerKills.map((s) =>
       at(s + Math.random() * 3, async () => {
