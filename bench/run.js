@@ -593,7 +593,8 @@ function report(o) {
     '',
   ];
   publish(o, lines.join('\n'));
-  if (o.max.lost + o.half.lost + o.steady.lost > 0) process.exitCode = 1;
+  // A lost event, an ingress error or a messageId sent twice fails the run (the last target).
+  if (!o.targets.at(-1).pass) process.exitCode = 1;
 }
 
 (args.includes('--engine-levers') ? engineLevers : main)().catch((err) => {
