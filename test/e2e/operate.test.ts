@@ -8,6 +8,7 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { buildTestEvent } from '../../src/catalog/fixtures';
 import { majorUnits } from '../../src/recipes/functions';
 import { startCaptureSink, type CaptureSink } from '../../src/segment/capture-sink';
+import { namespaceRetentionSeconds } from '../../src/temporal/namespace-setup';
 import { RECONCILE_OVERLAP_SECONDS, RECONCILE_SCHEDULE_ID } from '../../src/temporal/reconcile-schedule';
 import type { ReconcileResult } from '../../src/workflows';
 import { BIN, launchApp, type RunningApp } from '../helpers/app';
@@ -213,8 +214,7 @@ describe('operating it: run log, retry, backfill, reconciliation, webhooks', () 
     expect(first).toMatchObject({ seen: 1, started: 1, alreadyDone: 0 });
     // The first run looks back RECONCILE_LOOKBACK, but never past the namespace retention: runs of
     // events older than that are deleted, so those events would reach Segment again.
-    const ns = await client.connection.workflowService.describeNamespace({ namespace: 'default' });
-    const retention = Number(ns.config!.workflowExecutionRetentionTtl!.seconds);
+    const retention = await namespaceRetentionSeconds(client.connection, 'default');
     expect(retention).toBeLessThan(30 * 86_400);
     expect(first!.checkpoint - first!.since).toBe(retention - 300);
     expect(reconcileMock.requests.map(decodeURIComponent)).toContainEqual(expect.stringContaining(`created[gte]=${first!.since}`));
